@@ -1,0 +1,88 @@
+/**
+ * What every chat surface (Slack, Discord, the local console) does for the rest of the
+ * product. The models are platform-agnostic; each surface renders them its own way.
+ * Surfaces are called only by the outbox worker (src/bot/outbox.ts) and the interactive
+ * handlers, never directly by the scheduler: it enqueues posts (src/db/queries/outbox.ts).
+ */
+import type { SurfaceName } from '../config.ts';
+import type { LintFinding } from '../domain/lintFinding.ts';
+import type { MessageStatus } from '../domain/messageStatus.ts';
+
+/** Where a posted chat message lives. `id` is Slack's ts, Discord's message id, the console's id. */
+export interface ChatRef {
+  channel: string;
+  id: string;
+  /** The thread it was posted in, if any. */
+  thread?: string;
+}
+
+export type CardAction = 'approve' | 'edit' | 'reject';
+export type BatchAction = 'approve_all' | 'reject_all';
+
+/** What one approval card shows and offers. */
+export interface CardModel {
+  messageId: number;
+  version: number;
+  campaignName: string;
+  customerName: string;
+  maskedPhone: string;
+  body: string;
+  status: MessageStatus;
+  segments: number;
+  encoding: 'GSM-7' | 'UCS-2';
+  estimatedCostUsd: number;
+  /** Why this customer gets this message: label/value facts, in display order. */
+  context: { label: string; value: string }[];
+  rationale: string | null;
+  lint: LintFinding[];
+  /** One line of state under the text, e.g. "Approved by Dana · sends Tue 11/24 2:59 PM". */
+  statusLine: string | null;
+  actions: CardAction[];
+}
+
+/** What a batch's parent message shows and offers. */
+export interface BatchHeaderModel {
+  batchId: number;
+  campaignName: string;
+  segmentSpec: string;
+  generator: string;
+  suggestionCount: number;
+  lintFindingCount: number;
+  estimatedCostUsd: number;
+  counts: Partial<Record<MessageStatus, number>>;
+  /** e.g. "Mon-Sat 09:00-20:00 America/Los_Angeles" */
+  sendingWindow: string;
+  actions: BatchAction[];
+}
+
+/** A plain post (progress, reply, opt-out, alert, summary): text plus optional facts and image. */
+export interface ChatMessage {
+  title?: string;
+  text: string;
+  fields?: { label: string; value: string }[];
+  tone?: 'info' | 'success' | 'warning' | 'alert';
+  /** A PNG to attach (the daily summary chart). */
+  image?: { filename: string; base64: string; alt: string };
+}
+
+export interface PostedBatch {
+  parent: ChatRef;
+  /** Card refs by message id. */
+  cards: Record<number, ChatRef>;
+}
+
+export interface ChatSurface {
+  readonly name: SurfaceName;
+  /** Posts the parent message, then the cards in its thread (packed several per chat message). */
+  postBatch(header: BatchHeaderModel, cards: CardModel[]): Promise<PostedBatch>;
+  /** Re-renders one card in place. */
+  updateCard(ref: ChatRef, card: CardModel): Promise<void>;
+  /** Re-renders a batch's parent message in place. */
+  updateBatchHeader(ref: ChatRef, header: BatchHeaderModel): Promise<void>;
+  /** Posts into the thread under `parent`. */
+  postInThread(parent: ChatRef, message: ChatMessage): Promise<ChatRef>;
+  /** Posts at the top level of a channel. */
+  postInChannel(channel: string, message: ChatMessage): Promise<ChatRef>;
+  /** Replaces a message posted by postInThread/postInChannel (the progress message). */
+  updateMessage(ref: ChatRef, message: ChatMessage): Promise<void>;
+}

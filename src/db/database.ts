@@ -1,0 +1,106 @@
+/**
+ * One database API over two engines. Every query goes through a `pg` Pool: against
+ * PostgreSQL (DATABASE_URL), or against embedded PGlite served on a private loopback
+ * port by ./pgliteServer.ts. One SQL dialect, one code path.
+ *
+ * PGlite is a single session, so its pool holds exactly one connection: transactions
+ * run one after another, which is also why code inside `tx()` must only use the client
+ * it is given (asking the pool again would wait for itself).
+ */
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { AppError, coerceError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import { servePglite } from './pgliteServer.ts';
+
+// int8 (bigint ids and counts) as JS numbers: our ids and counts stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+// numeric (money) as JS numbers.
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+export interface Database {
+  readonly engine: 'postgres' | 'pglite';
+  readonly pool: pg.Pool;
+  /** Runs `fn` in a transaction on one client; commits, or rolls back and rethrows. */
+  tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, log: Logger): Database {
+  // An idle client losing its server (restart, terminated backend) must not crash the process.
+  pool.on('error', (err) => log.warn('database connection lost; the pool will reconnect', { err }));
+  return {
+    engine,
+    pool,
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+      await onClose();
+    },
+  };
+}
+
+export async function openPostgres(url: string, log: Logger = silentLogger, max = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new AppError(
+      'db_unreachable',
+      `Cannot connect to DATABASE_URL (${redact(url)}): ${coerceError(e).message}. Check that PostgreSQL is running, or unset DATABASE_URL to use the embedded database.`,
+      { cause: e },
+    );
+  }
+  return wrap('postgres', pool, async () => undefined, log);
+}
+
+/** Embedded PGlite; `dataDir` undefined = in memory (tests). */
+export async function openPglite(dataDir: string | undefined, log: Logger = silentLogger): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  let db;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (e) {
+    throw new AppError(
+      'db_open_failed',
+      `Cannot open the embedded database in ${dataDir}: ${coerceError(e).message}. Is another smsops process using it? Stop it, or set SMSOPS_DATA_DIR to another folder.`,
+      { cause: e },
+    );
+  }
+  const server = await servePglite(db);
+  const pool = new pg.Pool({ host: server.host, port: server.port, user: 'postgres', database: 'postgres', max: 1 });
+  return wrap('pglite', pool, async () => {
+    await server.close();
+    await db.close();
+  }, log);
+}
+
+export async function openDatabase(config: Config, log: Logger = silentLogger): Promise<Database> {
+  return config.database.kind === 'postgres'
+    ? openPostgres(config.database.url, log)
+    : openPglite(config.database.dataDir, log);
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

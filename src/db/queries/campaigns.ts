@@ -1,0 +1,104 @@
+/** Campaign rows: look-ups by name and id, creation, status changes (audited). */
+import type { Queryable } from '../database.ts';
+import { writeAudit, type Surface } from './audit.ts';
+
+export type CampaignStatus = 'draft' | 'active' | 'paused' | 'completed' | 'cancelled';
+
+export interface CampaignRow {
+  id: number;
+  name: string;
+  status: CampaignStatus;
+  campaign_type: string;
+  brief: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  test_mode: boolean;
+  test_numbers: string[];
+  chat_surface: string | null;
+  chat_channel: string | null;
+  seed: number;
+  paused_reason: string | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function getCampaignByName(q: Queryable, name: string): Promise<CampaignRow | undefined> {
+  const { rows } = await q.query<CampaignRow>('SELECT * FROM campaigns WHERE lower(name) = lower($1)', [name]);
+  return rows[0];
+}
+
+export async function getCampaign(q: Queryable, id: number): Promise<CampaignRow | undefined> {
+  const { rows } = await q.query<CampaignRow>('SELECT * FROM campaigns WHERE id = $1', [id]);
+  return rows[0];
+}
+
+export async function listCampaigns(q: Queryable): Promise<CampaignRow[]> {
+  const { rows } = await q.query<CampaignRow>(`SELECT * FROM campaigns ORDER BY created_at DESC, id DESC`);
+  return rows;
+}
+
+/** Creates the campaign if it does not exist (side effect: an insert + audit row); returns it either way. */
+export async function ensureCampaign(
+  q: Queryable,
+  input: { name: string; campaignType?: string; brief?: Record<string, unknown>; actor: string; surface: Surface },
+): Promise<{ campaign: CampaignRow; created: boolean }> {
+  const existing = await getCampaignByName(q, input.name);
+  if (existing) return { campaign: existing, created: false };
+  const { rows } = await q.query<CampaignRow>(
+    `INSERT INTO campaigns (name, campaign_type, brief, created_by) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (name) DO NOTHING RETURNING *`,
+    [input.name, input.campaignType ?? 'retention', JSON.stringify(input.brief ?? {}), input.actor],
+  );
+  if (!rows[0]) return { campaign: (await getCampaignByName(q, input.name))!, created: false };
+  await writeAudit(q, {
+    actor: input.actor,
+    surface: input.surface,
+    action: 'campaign_created',
+    entityType: 'campaign',
+    entityId: rows[0].id,
+    after: { name: input.name, campaign_type: rows[0].campaign_type, brief: rows[0].brief },
+  });
+  return { campaign: rows[0], created: true };
+}
+
+/** Guarded status change (side effect: update + audit). Returns false when `from` did not match. */
+export async function setCampaignStatus(
+  q: Queryable,
+  input: { id: number; from: CampaignStatus[]; to: CampaignStatus; actor: string; surface: Surface; reason?: string },
+): Promise<boolean> {
+  const { rows } = await q.query<{ id: number; old: string }>(
+    `WITH old AS (SELECT id, status FROM campaigns WHERE id = $1 AND status = ANY($2::text[]) FOR UPDATE)
+     UPDATE campaigns c SET status = $3, paused_reason = $4, updated_at = now()
+     FROM old WHERE c.id = old.id RETURNING c.id, old.status AS old`,
+    [input.id, input.from, input.to, input.to === 'paused' ? (input.reason ?? null) : null],
+  );
+  if (!rows[0]) return false;
+  await writeAudit(q, {
+    actor: input.actor,
+    surface: input.surface,
+    action: `campaign_${input.to}`,
+    entityType: 'campaign',
+    entityId: input.id,
+    before: { status: rows[0].old },
+    after: { status: input.to, reason: input.reason },
+  });
+  return true;
+}
+
+/** Replaces the stored overrides (side effect: update + audit). */
+export async function updateCampaignSettings(
+  q: Queryable,
+  input: { id: number; settings: Record<string, unknown>; actor: string; surface: Surface },
+): Promise<void> {
+  const { rows } = await q.query<{ settings: unknown }>('SELECT settings FROM campaigns WHERE id = $1 FOR UPDATE', [input.id]);
+  await q.query('UPDATE campaigns SET settings = $2, updated_at = now() WHERE id = $1', [input.id, JSON.stringify(input.settings)]);
+  await writeAudit(q, {
+    actor: input.actor,
+    surface: input.surface,
+    action: 'campaign_settings',
+    entityType: 'campaign',
+    entityId: input.id,
+    before: rows[0]?.settings ?? null,
+    after: input.settings,
+  });
+}
