@@ -166,6 +166,8 @@ const envSchema = z.object({
   OPENAI_BASE_URL: url('https://api.openai.com/v1'),
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
   OPENAI_CONCURRENCY: num('8', { min: 1, max: 64, int: true }).default(8),
+  OPENAI_TIMEOUT_SECONDS: num('30', { min: 0.1, max: 600 }).default(30),
+  OPENAI_MAX_RETRIES: num('3', { min: 0, max: 10, int: true }).default(3),
   FREQUENCY_CAP_DAYS: num('7', { min: 0, max: 365, int: true }).default(7),
 
   BUSINESS_TIMEZONE: timezone.default('America/Los_Angeles'),
@@ -249,7 +251,9 @@ export interface Config {
         apiUrl: string | undefined;
       }
     | undefined;
-  readonly openai: { apiKey: string; baseUrl: string | undefined; model: string; concurrency: number } | undefined;
+  readonly openai:
+    | { apiKey: string; baseUrl: string | undefined; model: string; concurrency: number; timeoutMs: number; maxRetries: number }
+    | undefined;
   readonly generator: { model: string; concurrency: number; frequencyCapDays: number };
   /** Defaults for every campaign; per-campaign settings override them (see campaigns/settings). */
   readonly campaignDefaults: {
@@ -381,6 +385,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           baseUrl: env.OPENAI_BASE_URL,
           model: env.OPENAI_MODEL,
           concurrency: env.OPENAI_CONCURRENCY,
+          timeoutMs: Math.round(env.OPENAI_TIMEOUT_SECONDS * 1000),
+          maxRetries: env.OPENAI_MAX_RETRIES,
         }
       : undefined,
     generator: { model: env.OPENAI_MODEL, concurrency: env.OPENAI_CONCURRENCY, frequencyCapDays: env.FREQUENCY_CAP_DAYS },
