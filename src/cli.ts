@@ -7,6 +7,7 @@ import { AppError, coerceError } from './errors.ts';
 import { registerMigrate } from './cli/commands/migrate.ts';
 import { registerStart } from './cli/commands/start.ts';
 import { registerStatus } from './cli/commands/status.ts';
+import { registerReport } from './cli/commands/report.ts';
 
 const program = new Command()
   .name('smsops')
@@ -17,6 +18,7 @@ const program = new Command()
 registerStart(program);
 registerMigrate(program);
 registerStatus(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);
