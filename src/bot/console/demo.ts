@@ -1,0 +1,78 @@
+/**
+ * Demo data for a first look: on an empty database, the customers of
+ * examples/customers.csv and a first batch written by the template generator, in a demo
+ * campaign whose pacing is relaxed (all day, every day, short gaps) so that, with the
+ * demo's fast clock, a whole campaign plays out in a couple of minutes.
+ */
+import { fileURLToPath } from 'node:url';
+import type { SettingsOverrides } from '../../campaigns/settings.ts';
+import type { AppContext } from '../../context.ts';
+import { ensureCampaign, updateCampaignSettings } from '../../db/queries/campaigns.ts';
+import { importCustomers } from '../../customers/importCustomers.ts';
+import { generateBatch } from '../../generator/index.ts';
+import { ringOutbox } from '../notify.ts';
+import { isDatabaseEmpty } from './queries.ts';
+
+export const DEMO_CUSTOMERS_CSV = fileURLToPath(new URL('../../../examples/customers.csv', import.meta.url));
+export const DEMO_CAMPAIGN = 'Demo: we miss you';
+
+const DEMO_BRIEF = {
+  goal: 'Win back regulars who have not visited in a while',
+  offer: 'a free pastry with any drink',
+  tone: 'warm and friendly',
+  brand: 'Bean There',
+};
+
+/**
+ * Pacing for the demo campaign, in app-clock seconds: gaps of 1-2.5 minutes and an
+ * occasional 4-7 minute pause. With the demo clock at 30x that is a send every 2-5 s.
+ * The numbers are fictional, so the campaign may send at any hour of any day.
+ */
+export const DEMO_SETTINGS: SettingsOverrides = {
+  businessHours: { start: 0, end: 23 * 60 + 59 },
+  businessDays: [1, 2, 3, 4, 5, 6, 7],
+  recipientQuietHours: null,
+  gapMinSeconds: 60,
+  gapMaxSeconds: 150,
+  skipProbability: 0.1,
+  skipMinSeconds: 240,
+  skipMaxSeconds: 420,
+  ratePerMinute: 5,
+  ratePerHour: 100,
+  ratePerDay: 250,
+};
+
+export type DemoResult =
+  | { ok: true; message: string; imported: number; campaignId: number; batchId: number; suggestions: number }
+  | { ok: false; message: string };
+
+/** Loads the demo data into an empty database; refuses (ok: false) when there is data already. */
+export async function loadDemoData(ctx: AppContext, actor: string): Promise<DemoResult> {
+  if (!(await isDatabaseEmpty(ctx.db.pool))) {
+    return { ok: false, message: 'Demo data loads only into an empty database, and this one already has customers or campaigns.' };
+  }
+  const imported = await importCustomers(ctx, DEMO_CUSTOMERS_CSV, { actor, surface: 'console', rejectsPath: null });
+  // The campaign exists with its brief and pacing before the generator writes (and lints) the batch.
+  const campaignId = await ctx.db.tx(async (c) => {
+    const { campaign } = await ensureCampaign(c, { name: DEMO_CAMPAIGN, brief: DEMO_BRIEF, actor, surface: 'console' });
+    await updateCampaignSettings(c, { id: campaign.id, settings: DEMO_SETTINGS, actor, surface: 'console' });
+    return campaign.id;
+  });
+  const batch = await generateBatch(ctx, {
+    campaign: DEMO_CAMPAIGN,
+    segment: 'all',
+    generator: 'templates',
+    seed: 1,
+    actor,
+    surface: 'console',
+  });
+  ringOutbox();
+  return {
+    ok: true,
+    message: `Imported ${imported.imported} customers and wrote a first batch of ${batch.suggestions} suggestions in "${DEMO_CAMPAIGN}". It appears in the channel in a moment.`,
+    imported: imported.imported,
+    campaignId,
+    batchId: batch.batchId!,
+    suggestions: batch.suggestions,
+  };
+}
