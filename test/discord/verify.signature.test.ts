@@ -1,7 +1,9 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { importDiscordPublicKey, verifyDiscordSignature } from '../../src/bot/discord/verify.ts';
-import { rawPublicKeyHex } from './harness.ts';
+
+/** The 32-byte raw public key in hex, as the developer portal shows it. */
+const rawPublicKeyHex = (k: KeyObject) => k.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
 
 describe('Discord Ed25519 request signatures', () => {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
