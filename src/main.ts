@@ -8,6 +8,8 @@ import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
+import { startSurfaces } from './bot/index.ts';
+import { startChatOutbox } from './bot/outbox.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createHttpApp, listen } from './http/server.ts';
@@ -35,6 +37,12 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
   const stops: (() => Promise<void>)[] = [];
 
   const app = createHttpApp({ db, log });
+
+  // Chat surfaces mount their routes before listen; the outbox delivers to them.
+  const chat = await startSurfaces(ctx, app);
+  stops.push(chat.stop);
+  const outbox = startChatOutbox(ctx, chat.surfaces);
+  stops.push(outbox.stop);
 
   const server = await listen(app, config.http.host, config.http.port, log);
   const addr = server.address();

@@ -14,6 +14,11 @@ export interface ChatRef {
   id: string;
   /** The thread it was posted in, if any. */
   thread?: string;
+  /**
+   * A card's place inside a chat message that carries several cards (Slack packs up to a
+   * dozen per message): updating one card re-renders every card of that message.
+   */
+  position?: number;
 }
 
 export type CardAction = 'approve' | 'edit' | 'reject';
@@ -44,6 +49,8 @@ export interface CardModel {
 export interface BatchHeaderModel {
   batchId: number;
   campaignName: string;
+  /** The campaign's channel on its chat surface (where the batch is posted). */
+  channel: string;
   segmentSpec: string;
   generator: string;
   suggestionCount: number;
@@ -71,12 +78,26 @@ export interface PostedBatch {
   cards: Record<number, ChatRef>;
 }
 
+/** Lets the outbox resume a batch post that was interrupted (chat down, restart). */
+export interface PostBatchProgress {
+  /** The parent message, when an earlier attempt already posted it. */
+  parent?: ChatRef;
+  /** Called after every chat call that posted something, so it is stored before the next one. */
+  onPosted?(part: { parent?: ChatRef; cards?: Record<number, ChatRef> }): Promise<void>;
+}
+
 export interface ChatSurface {
   readonly name: SurfaceName;
-  /** Posts the parent message, then the cards in its thread (packed several per chat message). */
-  postBatch(header: BatchHeaderModel, cards: CardModel[]): Promise<PostedBatch>;
-  /** Re-renders one card in place. */
-  updateCard(ref: ChatRef, card: CardModel): Promise<void>;
+  /**
+   * Posts the parent message (unless `progress.parent` is given), then the cards in its
+   * thread (packed several per chat message). `cards` are the ones not posted yet.
+   */
+  postBatch(header: BatchHeaderModel, cards: CardModel[], progress?: PostBatchProgress): Promise<PostedBatch>;
+  /**
+   * Re-renders one card in place. `packed` = every card sharing the chat message at `ref`
+   * (in position order, `card` included), for surfaces that pack cards.
+   */
+  updateCard(ref: ChatRef, card: CardModel, packed?: CardModel[]): Promise<void>;
   /** Re-renders a batch's parent message in place. */
   updateBatchHeader(ref: ChatRef, header: BatchHeaderModel): Promise<void>;
   /** Posts into the thread under `parent`. */

@@ -1,0 +1,253 @@
+/**
+ * The approval core: approve, reject, edit, approve all, reject all. Platform-agnostic
+ * (every surface's handlers call these), authorised (Actor.isApprover), audited (status
+ * changes through the guarded transition, edits with before/after text), and idempotent
+ * under double clicks: the second of two concurrent clicks moves nothing and is told who
+ * was first. Each action enqueues the card/header re-render in the same transaction.
+ */
+import { effectiveSettings } from '../campaigns/settings.ts';
+import type { AppContext } from '../context.ts';
+import type { PoolClient } from 'pg';
+import { setCampaignStatus } from '../db/queries/campaigns.ts';
+import { batchMessageIds, getBatchRow, getCardRow, getCardRows, type CardRow } from '../db/queries/cardRows.ts';
+import { editMessageBody } from '../db/queries/messageEdits.ts';
+import { NOW, transitionMessage, transitionMessages } from '../db/queries/transition.ts';
+import type { LintFinding } from '../domain/lintFinding.ts';
+import { LOCKED_STATUSES, type MessageStatus } from '../domain/messageStatus.ts';
+import { analyzeSms } from '../domain/smsSegments.ts';
+import type { Actor } from './actor.ts';
+import { cardFromRow } from './cards.ts';
+import type { CardModel } from './chatSurface.ts';
+import { optionalModule } from './integrations.ts';
+import { cardSurfaces, enqueueCardChanges, ringOutbox } from './notify.ts';
+
+export type ActionOutcome =
+  | { ok: true; message: string; card: CardModel }
+  | { ok: false; code: 'not_authorized' | 'already_done' | 'locked' | 'invalid' | 'not_found'; message: string; errors?: string[] };
+
+/** Statuses a decision (approve/reject) can still be taken in. */
+const DECIDABLE: readonly MessageStatus[] = ['suggested', 'needs_review'];
+/** Statuses whose text may still change. */
+const EDITABLE: readonly MessageStatus[] = ['suggested', 'approved', 'needs_review'];
+/** Longest text a provider accepts in one message (Twilio: 1,600 characters). */
+const MAX_BODY_CHARS = 1600;
+/** Unfilled template slots: {{first_name}}, {name}, [FirstName], <name>. */
+const PLACEHOLDER = /\{\{[^}]*\}\}|\{\s*[A-Za-z_][\w ]*\}|\[\s*(first[_ ]?name|last[_ ]?name|name|customer[_ ]?name|business|offer|link)\s*\]|<\s*(first[_ ]?name|name)\s*>/i;
+
+function refuse(code: Exclude<ActionOutcome, { ok: true }>['code'], message: string, errors?: string[]): ActionOutcome {
+  return errors ? { ok: false, code, message, errors } : { ok: false, code, message };
+}
+
+const notApprover = (actor: Actor) =>
+  refuse('not_authorized', `Sorry ${actor.name}, only approvers can act on these messages. Ask an admin to add you to the approvers.`);
+
+/** Why a refused transition did not move, in words for the person who clicked. */
+function alreadyDone(status: MessageStatus | null, by: string | null): ActionOutcome {
+  if (status === null) return refuse('not_found', 'That message no longer exists.');
+  if (status === 'approved') return refuse('already_done', `Already approved by ${by ?? 'someone else'}.`);
+  if (status === 'rejected') return refuse('already_done', `Already rejected by ${by ?? 'someone else'}.`);
+  return refuse('locked', `This message is ${status.replace('_', ' ')} and can no longer be changed.`);
+}
+
+/** Activates a draft campaign on its first approval, and plans send slots (same transaction). */
+async function afterApproval(c: PoolClient, ctx: AppContext, actor: Actor, campaignId: number): Promise<void> {
+  await setCampaignStatus(c, { id: campaignId, from: ['draft'], to: 'active', actor: actor.name, surface: actor.surface });
+  const planner = await optionalModule('planner');
+  if (planner) await planner.planApprovedMessages(c, ctx, campaignId);
+  else ctx.log.warn('approved without a send slot: the scheduler planner is not available in this build', { campaignId });
+}
+
+async function changed(c: PoolClient, ids: number[]): Promise<CardRow[]> {
+  const rows = await getCardRows(c, ids);
+  await enqueueCardChanges(
+    c,
+    rows.map((r) => ({ messageId: Number(r.id), version: r.version, batchId: r.batch_id, surfaces: cardSurfaces(r.chat_surface, r.card_refs) })),
+  );
+  return rows;
+}
+
+/** suggested/needs_review -> approved (approved_by/at), then plans its send slot in the same transaction. */
+export async function approveMessage(ctx: AppContext, actor: Actor, messageId: number): Promise<ActionOutcome> {
+  if (!actor.isApprover) return notApprover(actor);
+  const out = await ctx.db.tx(async (c): Promise<ActionOutcome> => {
+    const row = await getCardRow(c, messageId);
+    if (!row) return refuse('not_found', `Message ${messageId} does not exist.`);
+    if (row.campaign_status === 'cancelled' || row.campaign_status === 'completed') {
+      return refuse('locked', `Campaign ${row.campaign_name} is ${row.campaign_status}; its messages can no longer be approved.`);
+    }
+    if (DECIDABLE.includes(row.status) && (row.lint ?? []).some((f) => f.severity === 'error')) {
+      return refuse('invalid', 'This message has lint errors: edit it first, then approve.', row.lint.filter((f) => f.severity === 'error').map((f) => f.message));
+    }
+    if (!DECIDABLE.includes(row.status)) return alreadyDone(row.status, row.status === 'rejected' ? row.rejected_by : row.approved_by);
+    const moved = await transitionMessage(c, {
+      id: messageId,
+      from: DECIDABLE,
+      to: 'approved',
+      actor: actor.name,
+      surface: actor.surface,
+      set: { approved_by: actor.name, approved_at: NOW, scheduled_send_time: null },
+      note: { actorId: actor.id },
+    });
+    if (!moved.ok) return alreadyDone(moved.status, moved.by);
+    await afterApproval(c, ctx, actor, row.campaign_id);
+    const [after] = await changed(c, [messageId]);
+    return { ok: true, message: `Approved by ${actor.name}.`, card: cardFromRow(ctx, after!) };
+  });
+  if (out.ok) ringOutbox();
+  return out;
+}
+
+/** suggested/needs_review -> rejected (rejected_by/at). */
+export async function rejectMessage(ctx: AppContext, actor: Actor, messageId: number): Promise<ActionOutcome> {
+  if (!actor.isApprover) return notApprover(actor);
+  const out = await ctx.db.tx(async (c): Promise<ActionOutcome> => {
+    const row = await getCardRow(c, messageId);
+    if (!row) return refuse('not_found', `Message ${messageId} does not exist.`);
+    if (!DECIDABLE.includes(row.status)) return alreadyDone(row.status, row.status === 'rejected' ? row.rejected_by : row.approved_by);
+    const moved = await transitionMessage(c, {
+      id: messageId,
+      from: DECIDABLE,
+      to: 'rejected',
+      actor: actor.name,
+      surface: actor.surface,
+      set: { rejected_by: actor.name, rejected_at: NOW },
+      note: { actorId: actor.id },
+    });
+    if (!moved.ok) return alreadyDone(moved.status, moved.by);
+    const [after] = await changed(c, [messageId]);
+    return { ok: true, message: `Rejected by ${actor.name}.`, card: cardFromRow(ctx, after!) };
+  });
+  if (out.ok) ringOutbox();
+  return out;
+}
+
+/**
+ * Checks a proposed text without changing anything: empty, too long, too many segments,
+ * unfilled placeholders, and the generator's lint errors. `info` describes the text.
+ */
+export async function validateEdit(
+  ctx: AppContext,
+  messageId: number,
+  text: string,
+): Promise<{ ok: boolean; errors: string[]; info: { segments: number; encoding: string; lint: LintFinding[] } }> {
+  const sms = analyzeSms(text);
+  const info = { segments: sms.segments, encoding: sms.encoding as string, lint: [] as LintFinding[] };
+  const row = await getCardRow(ctx.db.pool, messageId);
+  if (!row) return { ok: false, errors: [`Message ${messageId} does not exist.`], info };
+  const settings = effectiveSettings(ctx.config, row.campaign_settings);
+  const errors: string[] = [];
+  const body = text.trim();
+  if (!body) errors.push('The message is empty: write the text to send.');
+  if (text.length > MAX_BODY_CHARS) errors.push(`The message is ${text.length} characters; the most an SMS can carry is ${MAX_BODY_CHARS}.`);
+  if (sms.segments > settings.maxSegments) {
+    const why = sms.encoding === 'UCS-2' ? ` (${sms.nonGsmChars.slice(0, 5).join(' ')} force UCS-2: 70 characters per segment)` : '';
+    errors.push(`The message needs ${sms.segments} segments; this campaign allows at most ${settings.maxSegments}${why}. Shorten it.`);
+  }
+  const slot = PLACEHOLDER.exec(text);
+  if (slot) errors.push(`"${slot[0]}" is an unfilled placeholder: write the actual words instead.`);
+  const lint = await optionalModule('lint');
+  if (lint && body) {
+    info.lint = lint.lintMessage(text, { settings, brief: row.campaign_brief ?? {} });
+    const covered = new Set(errors.length ? ['segments', 'placeholder', 'empty'] : []);
+    for (const f of info.lint) if (f.severity === 'error' && !covered.has(f.rule)) errors.push(f.message);
+  }
+  return { ok: errors.length === 0, errors, info };
+}
+
+/**
+ * Replaces the text of a suggested/approved/needs-review message: re-linted, segments and
+ * encoding recomputed, original_body kept from the first edit, version+1, audited with
+ * before/after. The edited text is what gets sent.
+ */
+export async function editMessage(ctx: AppContext, actor: Actor, messageId: number, text: string): Promise<ActionOutcome> {
+  if (!actor.isApprover) return notApprover(actor);
+  const check = await validateEdit(ctx, messageId, text);
+  if (!check.ok) {
+    const missing = check.errors.length === 1 && check.errors[0]!.endsWith('does not exist.');
+    return refuse(missing ? 'not_found' : 'invalid', check.errors.join(' '), check.errors);
+  }
+  const out = await ctx.db.tx(async (c): Promise<ActionOutcome> => {
+    const row = await getCardRow(c, messageId);
+    if (!row) return refuse('not_found', `Message ${messageId} does not exist.`);
+    if ((LOCKED_STATUSES as readonly string[]).includes(row.status) || !EDITABLE.includes(row.status)) {
+      return refuse('locked', `This message is ${row.status.replace('_', ' ')}; its text can no longer be edited.`);
+    }
+    if (row.body === text) return { ok: true, message: 'The text is unchanged.', card: cardFromRow(ctx, row) };
+    const sms = analyzeSms(text);
+    const edited = await editMessageBody(c, {
+      id: messageId,
+      statuses: EDITABLE,
+      version: row.version,
+      body: text,
+      segments: sms.segments,
+      encoding: sms.encoding,
+      lint: check.info.lint,
+      actor: actor.name,
+      actorId: actor.id,
+      surface: actor.surface,
+    });
+    if (!edited.ok) return refuse('already_done', 'Someone changed this message while you were editing it: open it again to see the current text.');
+    const [after] = await changed(c, [messageId]);
+    return { ok: true, message: `Edited by ${actor.name}.`, card: cardFromRow(ctx, after!) };
+  });
+  if (out.ok) ringOutbox();
+  return out;
+}
+
+/** Approves every remaining suggestion of a batch (those without lint errors), in one transaction. */
+export async function approveAll(ctx: AppContext, actor: Actor, batchId: number): Promise<{ ok: boolean; message: string; approved: number }> {
+  if (!actor.isApprover) return { ok: false, message: notApprover(actor).message, approved: 0 };
+  const out = await ctx.db.tx(async (c) => {
+    const batch = await getBatchRow(c, batchId);
+    if (!batch) return { ok: false, message: `Batch ${batchId} does not exist.`, approved: 0 };
+    const ids = await batchMessageIds(c, batchId, ['suggested']);
+    const rows = await getCardRows(c, ids);
+    const clean = rows.filter((r) => !(r.lint ?? []).some((f) => f.severity === 'error')).map((r) => Number(r.id));
+    const held = ids.length - clean.length;
+    const r = await transitionMessages(c, {
+      ids: clean,
+      from: 'suggested',
+      to: 'approved',
+      actor: actor.name,
+      surface: actor.surface,
+      action: 'approved_all',
+      set: { approved_by: actor.name, approved_at: NOW, scheduled_send_time: null },
+      note: { actorId: actor.id, batchId },
+    });
+    if (r.moved.length) {
+      await afterApproval(c, ctx, actor, batch.campaign_id);
+      await changed(c, r.moved.map((m) => m.id));
+    }
+    const parts = [`Approved ${r.moved.length} message${r.moved.length === 1 ? '' : 's'} of batch #${batchId}.`];
+    if (held) parts.push(`${held} with lint errors left for review (edit them first).`);
+    if (r.refused.length) parts.push(`${r.refused.length} were handled by someone else meanwhile.`);
+    return { ok: true, message: parts.join(' '), approved: r.moved.length };
+  });
+  if (out.approved) ringOutbox();
+  return out;
+}
+
+/** Rejects every remaining suggestion of a batch, in one transaction. */
+export async function rejectAll(ctx: AppContext, actor: Actor, batchId: number): Promise<{ ok: boolean; message: string; rejected: number }> {
+  if (!actor.isApprover) return { ok: false, message: notApprover(actor).message, rejected: 0 };
+  const out = await ctx.db.tx(async (c) => {
+    const batch = await getBatchRow(c, batchId);
+    if (!batch) return { ok: false, message: `Batch ${batchId} does not exist.`, rejected: 0 };
+    const ids = await batchMessageIds(c, batchId, ['suggested']);
+    const r = await transitionMessages(c, {
+      ids,
+      from: 'suggested',
+      to: 'rejected',
+      actor: actor.name,
+      surface: actor.surface,
+      action: 'rejected_all',
+      set: { rejected_by: actor.name, rejected_at: NOW },
+      note: { actorId: actor.id, batchId },
+    });
+    if (r.moved.length) await changed(c, r.moved.map((m) => m.id));
+    const extra = r.refused.length ? ` ${r.refused.length} were handled by someone else meanwhile.` : '';
+    return { ok: true, message: `Rejected ${r.moved.length} message${r.moved.length === 1 ? '' : 's'} of batch #${batchId}.${extra}`, rejected: r.moved.length };
+  });
+  if (out.rejected) ringOutbox();
+  return out;
+}
