@@ -7,6 +7,7 @@ import { AppError, coerceError } from './errors.ts';
 import { registerMigrate } from './cli/commands/migrate.ts';
 import { registerStart } from './cli/commands/start.ts';
 import { registerStatus } from './cli/commands/status.ts';
+import { registerGenerate } from './cli/commands/generate.ts';
 import { registerReport } from './cli/commands/report.ts';
 
 const program = new Command()
@@ -18,6 +19,7 @@ const program = new Command()
 registerStart(program);
 registerMigrate(program);
 registerStatus(program);
+registerGenerate(program);
 registerReport(program);
 
 try {

@@ -15,3 +15,8 @@ export function formatDuration(seconds: number | null): string {
   if (h < 48) return `${h}h ${m % 60}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
+
+/** Dollars: cents from $1 up, tenths of a cent below (SMS costs are small). */
+export function formatUsd(usd: number): string {
+  return `$${usd.toFixed(usd >= 1 ? 2 : 4)}`;
+}

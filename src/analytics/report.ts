@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts';
 import { DEFAULT_ATTRIBUTION_WINDOW_DAYS } from './attribution.ts';
 import { campaignBatches, campaignMessageFacts, type MessageFacts } from './queries.ts';
 import { compareVariants, type VariantComparison } from './experiment.ts';
-import { formatDuration, formatPercent } from './format.ts';
+import { formatDuration, formatPercent, formatUsd } from './format.ts';
 
 /** Rates are fractions in [0, 1], or null when their denominator is 0. */
 export interface FunnelRates {
@@ -175,17 +175,17 @@ function median(xs: number[]): number | null {
 // ---- presentation ---------------------------------------------------------------
 
 function funnelLines(s: FunnelStats, windowDays: number): string[] {
-  const lines = [
-    `Review: ${s.suggested} suggested · ${s.approved} approved (${formatPercent(s.rates.approval)}) · ` +
+  const open = s.windowOpen === 1 ? '1 send is still inside its window' : `${s.windowOpen} sends are still inside their window`;
+  return [
+    `Review: ${s.suggested} suggested · ${s.approved} approved (${formatPercent(s.rates.approval)} of ${s.approved + s.rejected} decided) · ` +
       `${s.edited} edited (${formatPercent(s.rates.edit)} of approved) · ${s.rejected} rejected` +
       (s.awaitingReview ? ` · ${s.awaitingReview} awaiting review` : '') +
       ` · median time to approval ${formatDuration(s.medianSecondsToApproval)}`,
-    `Delivery: ${s.sent} sent · ${s.delivered} delivered (${formatPercent(s.rates.delivery)}) · ` +
-      `${s.undelivered} undelivered · ${s.failed} failed · ${s.segments} segments · $${s.costUsd.toFixed(2)}`,
-    `Responses: ${s.replied} replied (${formatPercent(s.rates.response)}) · ${s.optedOut} opted out (${formatPercent(s.rates.optOut)})` +
-      (s.windowOpen ? ` · ${s.windowOpen} sends still inside their ${windowDays}-day window` : ''),
+    `Delivery: ${s.sent} sent · ${s.delivered} delivered (${formatPercent(s.rates.delivery)} of sent) · ` +
+      `${s.undelivered} undelivered · ${s.failed} failed · ${s.segments} segments · ${formatUsd(s.costUsd)}`,
+    `Responses (${windowDays}-day window): ${s.replied} replied (${formatPercent(s.rates.response)} of sent) · ` +
+      `${s.optedOut} opted out (${formatPercent(s.rates.optOut)} of sent)` + (s.windowOpen ? ` · ${open}` : ''),
   ];
-  return lines;
 }
 
 /** The report as plain text (CLI output and the `/campaign report` reply). */
@@ -212,7 +212,6 @@ export function formatReport(r: CampaignReport): string {
     const w = r.experiment.winner;
     out.push(`  Winner on response rate: ${w.response ?? 'none yet'} · on opt-out rate: ${w.optOut ?? 'none yet'}`);
   }
-  out.push('', `Rates: response and opt-out are per sent message, replies within ${r.attributionWindowDays} days of the latest send to that number.`);
   return out.join('\n');
 }
 
