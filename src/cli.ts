@@ -7,6 +7,7 @@ import { AppError, coerceError } from './errors.ts';
 import { registerMigrate } from './cli/commands/migrate.ts';
 import { registerStart } from './cli/commands/start.ts';
 import { registerStatus } from './cli/commands/status.ts';
+import { registerDemo } from './cli/commands/demo.ts';
 import { registerGenerate } from './cli/commands/generate.ts';
 import { registerReport } from './cli/commands/report.ts';
 
@@ -17,6 +18,7 @@ const program = new Command()
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerStart(program);
+registerDemo(program);
 registerMigrate(program);
 registerStatus(program);
 registerGenerate(program);

@@ -46,7 +46,7 @@ export async function createConsoleSurface(ctx: AppContext, app: express.Express
   return {
     surface: new ConsoleSurface(ctx, events),
     async stop() {
-      watcher.stop();
+      await watcher.stop();
       events.closeAll();
     },
   };

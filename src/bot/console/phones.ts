@@ -9,7 +9,7 @@ import { coerceError } from '../../errors.ts';
 import { handleInboundSms } from '../../sms/inbound.ts';
 import { listOutboxMessages } from '../../sms/outbox.ts';
 import type { ConsoleEvents } from './events.ts';
-import { customerNamesByPhone, optedOutPhones } from './queries.ts';
+import { customerNamesByPhone, optedOutPhones, phoneLogFingerprint } from './queries.ts';
 
 /** The most phone-log entries (sent and received) the panel reads, the newest. */
 const PANEL_LIMIT = 1000;
@@ -51,37 +51,50 @@ export async function listPhones(ctx: AppContext): Promise<PhoneView[]> {
 }
 
 /** Answers as the customer at `phone`: one inbound SMS through the shared inbound path. */
-export async function replyFromPhone(ctx: AppContext, phone: string, body: string): Promise<{ message: string }> {
+export async function replyFromPhone(ctx: AppContext, phone: string, body: string): Promise<{ message: string; kind: string }> {
   const result = await handleInboundSms(ctx, {
     providerMessageId: `SMconsole${randomBytes(12).toString('hex')}`,
     from: phone,
-    to: ctx.config.twilio?.fromNumber ?? 'console',
+    to: ctx.config.twilio?.fromNumber ?? null,
     body,
   });
-  return { message: `Reply from ${phone} received (${result.kind}).` };
+  const what =
+    result.kind === 'stop'
+      ? `${phone} opted out${result.cancelled ? `; ${result.cancelled} pending message${result.cancelled === 1 ? '' : 's'} cancelled` : ''}.`
+      : result.kind === 'start'
+        ? `${phone} is subscribed again.`
+        : result.kind === 'help'
+          ? `${phone} asked for help and was answered.`
+          : `Reply from ${phone} received.`;
+  return { message: what, kind: result.kind };
 }
 
 /**
- * Tells open browsers when the phone panel changed (a send, a reply), by checking a cheap
- * fingerprint every `everyMs` while at least one browser is listening.
+ * Tells open browsers when the phone panel changed (a send, a reply): checks a cheap
+ * fingerprint every `everyMs` and announces a change while anyone is listening.
  */
-export function watchPhones(ctx: AppContext, events: ConsoleEvents, everyMs = 1000): { stop(): void } {
+export function watchPhones(ctx: AppContext, events: ConsoleEvents, everyMs = 1000): { stop(): Promise<void> } {
   let last: string | undefined;
-  let busy = false;
-  const timer = setInterval(async () => {
-    if (busy || events.streamCount === 0) return;
-    busy = true;
+  let inflight: Promise<void> | undefined;
+  const read = async () => {
     try {
-      const [newest] = await listOutboxMessages(ctx.db.pool, { limit: 1 });
-      const fingerprint = newest?.providerMessageId ?? '';
-      if (last !== undefined && fingerprint !== last) events.publish({ type: 'phones' });
+      const fingerprint = await phoneLogFingerprint(ctx.db.pool);
+      if (last !== undefined && fingerprint !== last && events.streamCount > 0) events.publish({ type: 'phones' });
       last = fingerprint;
     } catch (e) {
       ctx.log.warn('console phone watcher could not read the outbox', { err: coerceError(e) });
-    } finally {
-      busy = false;
     }
-  }, everyMs);
+  };
+  const check = () => {
+    inflight ??= read().finally(() => (inflight = undefined));
+  };
+  check(); // the baseline, taken at once
+  const timer = setInterval(check, everyMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inflight;
+    },
+  };
 }

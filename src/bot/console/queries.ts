@@ -148,3 +148,14 @@ export async function optedOutPhones(q: Queryable, phones: string[]): Promise<Se
   return new Set(rows.map((r) => r.phone));
 }
 
+
+/**
+ * A cheap fingerprint of the phone panel: the newest outbox and inbound row ids (both
+ * primary-key look-ups, whatever the size of the tables).
+ */
+export async function phoneLogFingerprint(q: Queryable): Promise<string> {
+  const { rows } = await q.query<{ sent: number | null; received: number | null }>(
+    'SELECT (SELECT max(id) FROM sms_outbox) AS sent, (SELECT max(id) FROM inbound_messages) AS received',
+  );
+  return `${rows[0]?.sent ?? 0}:${rows[0]?.received ?? 0}`;
+}
