@@ -28,6 +28,8 @@ export interface Database {
   /** Runs `fn` in a transaction on one client; commits, or rolls back and rethrows. */
   tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Embedded engine only: a tarball of the data directory (for backups and test templates). */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, log: Logger): Database {
@@ -73,13 +75,20 @@ export async function openPostgres(url: string, log: Logger = silentLogger, max 
   return wrap('postgres', pool, async () => undefined, log);
 }
 
-/** Embedded PGlite; `dataDir` undefined = in memory (tests). */
-export async function openPglite(dataDir: string | undefined, log: Logger = silentLogger): Promise<Database> {
+/**
+ * Embedded PGlite; `dataDir` undefined = in memory (tests). `loadDataDir` starts from a
+ * dump (tests clone a migrated template this way: ~1 s instead of a ~4 s initdb).
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  log: Logger = silentLogger,
+  opts: { loadDataDir?: Blob } = {},
+): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   let db;
   try {
-    db = await PGlite.create(dataDir ? { dataDir } : {});
+    db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}) });
   } catch (e) {
     throw new AppError(
       'db_open_failed',
@@ -89,10 +98,11 @@ export async function openPglite(dataDir: string | undefined, log: Logger = sile
   }
   const server = await servePglite(db);
   const pool = new pg.Pool({ host: server.host, port: server.port, user: 'postgres', database: 'postgres', max: 1 });
-  return wrap('pglite', pool, async () => {
+  const database = wrap('pglite', pool, async () => {
     await server.close();
     await db.close();
   }, log);
+  return { ...database, dumpDataDir: async () => (await db.dumpDataDir('none')) as Blob };
 }
 
 export async function openDatabase(config: Config, log: Logger = silentLogger): Promise<Database> {

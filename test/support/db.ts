@@ -4,10 +4,11 @@
  * gets its own database cloned from a migrated template (see globalSetup.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { openPglite, openPostgres } from '../../src/db/database.ts';
-import { migrate } from '../../src/db/migrate.ts';
 
 export type Engine = 'pglite' | 'postgres';
 export const TEMPLATE_DB = 'smsops_test_template';
@@ -20,13 +21,18 @@ export function databaseUrl(name: string): string {
   return u.toString();
 }
 
+let template: Blob | undefined;
+function pgliteTemplate(): Blob {
+  template ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
+  return template;
+}
+
 /** A fresh, migrated database; `close()` drops it. */
 export async function openTestDatabase(engine: Engine, opts: { migrated?: boolean; max?: number } = {}): Promise<Database & { url?: string }> {
   const migrated = opts.migrated ?? true;
   if (engine === 'pglite') {
-    const db = await openPglite(undefined);
-    if (migrated) await migrate(db);
-    return db;
+    if (!migrated) return openPglite(undefined);
+    return openPglite(undefined, undefined, { loadDataDir: pgliteTemplate() });
   }
   const name = `smsops_t_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });

@@ -1,10 +1,26 @@
-/** Once per test run: a migrated template database on the PostgreSQL server, if there is one. */
+/**
+ * Once per test run: migrated template databases. PostgreSQL (when TEST_DATABASE_URL is
+ * set) gets a template database that test files clone; PGlite gets a dump of a migrated
+ * data directory that test files load (much faster than a fresh initdb each).
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { openPostgres } from '../../src/db/database.ts';
+import type { TestProject } from 'vitest/node';
+import { openPglite, openPostgres } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { TEMPLATE_DB, databaseUrl } from './db.ts';
 
-export async function setup(): Promise<void> {
+export async function setup(project: TestProject): Promise<void> {
+  const embedded = await openPglite(undefined);
+  await migrate(embedded);
+  const dump = await embedded.dumpDataDir!();
+  await embedded.close();
+  const file = join(tmpdir(), `smsops-pglite-template-${process.pid}.tar`);
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  project.provide('pgliteTemplate', file);
+
   if (!process.env.TEST_DATABASE_URL) return;
   const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
   await admin.connect();
@@ -14,4 +30,10 @@ export async function setup(): Promise<void> {
   const db = await openPostgres(databaseUrl(TEMPLATE_DB));
   await migrate(db);
   await db.close();
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgliteTemplate: string;
+  }
 }
