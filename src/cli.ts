@@ -9,6 +9,7 @@ import { registerStart } from './cli/commands/start.ts';
 import { registerStatus } from './cli/commands/status.ts';
 import { registerDemo } from './cli/commands/demo.ts';
 import { registerGenerate } from './cli/commands/generate.ts';
+import { registerDiscord } from './cli/commands/discord.ts';
 import { registerReport } from './cli/commands/report.ts';
 
 const program = new Command()
@@ -22,6 +23,7 @@ registerDemo(program);
 registerMigrate(program);
 registerStatus(program);
 registerGenerate(program);
+registerDiscord(program);
 registerReport(program);
 
 try {

@@ -1,6 +1,6 @@
 /**
  * Starts the chat surfaces this configuration asks for and mounts their HTTP routes on
- * the one express app (call before it listens): Slack when configured, and the local
+ * the one express app (call before it listens): Slack and Discord when configured, and the local
  * console when no chat platform is configured or the server is bound to loopback.
  */
 import type express from 'express';
@@ -8,6 +8,7 @@ import type { SurfaceName } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import type { ChatSurface } from './chatSurface.ts';
 import { createConsoleSurface } from './console/index.ts';
+import { startDiscord } from './discord/index.ts';
 import { createSlackSurface } from './slack/index.ts';
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
@@ -23,6 +24,11 @@ export async function startSurfaces(
       const slack = await createSlackSurface(ctx, app);
       surfaces.set('slack', slack.surface);
       stops.push(slack.stop);
+    }
+    if (ctx.config.discord) {
+      const discord = await startDiscord(ctx, app);
+      surfaces.set('discord', discord.surface);
+      stops.push(discord.stop);
     }
     if ((!ctx.config.slack && !ctx.config.discord) || LOOPBACK.includes(ctx.config.http.host)) {
       const console = await createConsoleSurface(ctx, app);
