@@ -5,8 +5,8 @@
 export interface OutboundSms {
   to: string;
   body: string;
-  /** Our message id, for logs and the outbox; never sent to the recipient. */
-  messageId: number;
+  /** Our message id, for logs and the outbox; never sent to the recipient. Absent for HELP answers and test sends. */
+  messageId?: number;
   /** 0-based index when a message has several [BUBBLE]s. */
   bubble?: number;
 }
@@ -14,6 +14,7 @@ export interface OutboundSms {
 export interface SentSms {
   providerMessageId: string;
   acceptedAt: Date;
+  /** The provider's status at acceptance ('queued', 'accepted'; 'delivered' for the local outbox). */
   status: string;
 }
 

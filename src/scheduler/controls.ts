@@ -1,0 +1,177 @@
+/**
+ * Campaign controls from chat or the CLI: pause, resume, cancel, test send, settings.
+ * Each takes effect before the next send: the dispatcher only claims messages of active
+ * campaigns, and re-reads the campaign in the same statement that claims.
+ */
+import { parseSettingAssignments, settingsOverridesSchema } from '../campaigns/settings.ts';
+import type { AppContext } from '../context.ts';
+import { getCampaign, setCampaignStatus, updateCampaignSettings } from '../db/queries/campaigns.ts';
+import { writeAudit, type Surface } from '../db/queries/audit.ts';
+import { transitionMessages } from '../db/queries/transition.ts';
+import { maskPhone, normalizePhone } from '../domain/phone.ts';
+import { AppError } from '../errors.ts';
+import { splitBubbles } from '../sms/bubbles.ts';
+import { createSmsProvider } from '../sms/index.ts';
+import { SmsSendError } from '../sms/provider.ts';
+import { replanCampaign } from './planner.ts';
+import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
+import { formatWhen } from './progress.ts';
+import { latestBatchOf, pendingIdsOfCampaign } from './queries.ts';
+import { effectiveSettings } from '../campaigns/settings.ts';
+
+type Result = { ok: boolean; message: string };
+
+export async function pauseCampaign(
+  ctx: AppContext,
+  a: { campaignId: number; actor: string; surface: Surface; reason?: string },
+): Promise<Result> {
+  return ctx.db.tx(async (c) => {
+    const campaign = await getCampaign(c, a.campaignId);
+    if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
+    const reason = a.reason ?? `paused by ${a.actor}`;
+    const ok = await setCampaignStatus(c, { id: a.campaignId, from: ['active', 'draft'], to: 'paused', actor: a.actor, surface: a.surface, reason });
+    if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is ${campaign.status}; only an active campaign can be paused.` };
+    const batchId = await latestBatchOf(c, a.campaignId);
+    await postToThread(c, ctx.config, {
+      campaignId: a.campaignId, batchId, key: `control:pause:${a.campaignId}:${ctx.clock.now().getTime()}`,
+      message: { title: 'Campaign paused', text: `${a.actor} paused "${campaign.name}". Planned send times are kept until it resumes.`, tone: 'warning' },
+    });
+    await enqueueProgress(c, [batchId], ctx.clock.now());
+    return { ok: true, message: `Paused "${campaign.name}". Nothing more goes out until you resume it.` };
+  });
+}
+
+export async function resumeCampaign(ctx: AppContext, a: { campaignId: number; actor: string; surface: Surface }): Promise<Result> {
+  return ctx.db.tx(async (c) => {
+    const campaign = await getCampaign(c, a.campaignId);
+    if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
+    const ok = await setCampaignStatus(c, { id: a.campaignId, from: ['paused'], to: 'active', actor: a.actor, surface: a.surface });
+    if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is ${campaign.status}; only a paused campaign can be resumed.` };
+    const planned = await replanCampaign(c, ctx, a.campaignId);
+    const { rows } = await c.query<{ at: Date | null }>(
+      `SELECT min(scheduled_send_time) AS at FROM campaign_messages WHERE campaign_id = $1 AND status = 'approved'`,
+      [a.campaignId],
+    );
+    const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
+    const next = rows[0]?.at ? ` Next send ${formatWhen(rows[0].at, zone)}.` : '';
+    const batchId = await latestBatchOf(c, a.campaignId);
+    await postToThread(c, ctx.config, {
+      campaignId: a.campaignId, batchId, key: `control:resume:${a.campaignId}:${ctx.clock.now().getTime()}`,
+      message: { title: 'Campaign resumed', text: `${a.actor} resumed "${campaign.name}": ${planned} messages re-planned from now.${next}`, tone: 'info' },
+    });
+    await enqueueProgress(c, [batchId], ctx.clock.now());
+    return { ok: true, message: `Resumed "${campaign.name}": ${planned} messages re-planned from now.${next}` };
+  });
+}
+
+export async function cancelCampaign(
+  ctx: AppContext,
+  a: { campaignId: number; actor: string; surface: Surface },
+): Promise<Result & { cancelled: number }> {
+  return ctx.db.tx(async (c) => {
+    const campaign = await getCampaign(c, a.campaignId);
+    if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.`, cancelled: 0 };
+    const ok = await setCampaignStatus(c, {
+      id: a.campaignId, from: ['draft', 'active', 'paused', 'completed'], to: 'cancelled', actor: a.actor, surface: a.surface,
+    });
+    if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is already ${campaign.status}.`, cancelled: 0 };
+    const r = await transitionMessages(c, {
+      ids: await pendingIdsOfCampaign(c, a.campaignId),
+      from: ['suggested', 'approved', 'needs_review'],
+      to: 'cancelled',
+      actor: a.actor,
+      surface: a.surface,
+      action: 'cancelled_campaign',
+      set: { cancelled_reason: 'campaign_cancelled' },
+    });
+    await enqueueCards(c, r.moved);
+    const batchId = await latestBatchOf(c, a.campaignId);
+    await postToThread(c, ctx.config, {
+      campaignId: a.campaignId, batchId, key: `control:cancel:${a.campaignId}`,
+      message: { title: 'Campaign cancelled', text: `${a.actor} cancelled "${campaign.name}": ${r.moved.length} unsent messages cancelled.`, tone: 'alert' },
+    });
+    await enqueueProgress(c, [batchId], ctx.clock.now());
+    return { ok: true, message: `Cancelled "${campaign.name}": ${r.moved.length} unsent messages cancelled.`, cancelled: r.moved.length };
+  });
+}
+
+/**
+ * Sends one of the campaign's messages to a test number, marked "[TEST]", now (no pacing,
+ * but never to an opted-out number). Recorded in the audit log before the provider call,
+ * and in the thread after. It is not a campaign message: it never counts as sent.
+ */
+export async function sendTestMessage(
+  ctx: AppContext,
+  a: { campaignId: number; phone: string; actor: string; surface: Surface },
+): Promise<Result> {
+  const phone = normalizePhone(a.phone, ctx.config.phoneRegion);
+  if (!phone.ok) return { ok: false, message: `Cannot send a test to "${a.phone}": ${phone.reason}.` };
+  const prepared = await ctx.db.tx(async (c) => {
+    const campaign = await getCampaign(c, a.campaignId);
+    if (!campaign) return { ok: false as const, message: `No campaign with id ${a.campaignId}.` };
+    const { rows: out } = await c.query(`SELECT 1 FROM contact_status WHERE phone = $1 AND status = 'opted_out'`, [phone.e164]);
+    if (out.length) return { ok: false as const, message: `${maskPhone(phone.e164)} has opted out; pick another test number.` };
+    const { rows } = await c.query<{ body: string; batch_id: number | null }>(
+      `SELECT body, batch_id FROM campaign_messages WHERE campaign_id = $1 AND status <> 'rejected'
+       ORDER BY (status = 'approved') DESC, id LIMIT 1`,
+      [a.campaignId],
+    );
+    if (!rows[0]) return { ok: false as const, message: `Campaign "${campaign.name}" has no message to test yet.` };
+    await writeAudit(c, {
+      actor: a.actor, surface: a.surface, action: 'test_send', entityType: 'campaign', entityId: a.campaignId,
+      after: { phone: phone.e164, body: rows[0].body, test_mode: true },
+    });
+    return { ok: true as const, name: campaign.name, body: rows[0].body, batchId: rows[0].batch_id === null ? null : Number(rows[0].batch_id) };
+  });
+  if (!prepared.ok) return prepared;
+  const sms = createSmsProvider(ctx);
+  const ids: string[] = [];
+  let error: string | null = null;
+  try {
+    for (const [i, body] of splitBubbles(prepared.body).entries()) {
+      ids.push((await sms.send({ to: phone.e164, body: `[TEST] ${body}`, bubble: i })).providerMessageId);
+    }
+  } catch (e) {
+    error = e instanceof SmsSendError ? `${e.message}${e.providerCode ? ` (${e.providerCode})` : ''}` : String(e);
+  }
+  await ctx.db.tx(async (c) => {
+    await writeAudit(c, {
+      actor: a.actor, surface: a.surface, action: error ? 'test_send_failed' : 'test_sent', entityType: 'campaign', entityId: a.campaignId,
+      after: { phone: phone.e164, providerMessageIds: ids, error },
+    });
+    await postToThread(c, ctx.config, {
+      campaignId: a.campaignId, batchId: prepared.batchId, key: `test:${a.campaignId}:${ctx.clock.now().getTime()}:${phone.e164}`,
+      message: {
+        title: 'Test send',
+        text: error
+          ? `${a.actor}'s test send to ${maskPhone(phone.e164)} failed: ${error}`
+          : `${a.actor} sent a test of "${prepared.name}" to ${maskPhone(phone.e164)}: "${prepared.body}"`,
+        tone: error ? 'alert' : 'info',
+      },
+    });
+  });
+  return error
+    ? { ok: false, message: `Test send to ${maskPhone(phone.e164)} failed: ${error}` }
+    : { ok: true, message: `Test message sent to ${maskPhone(phone.e164)}.` };
+}
+
+/** Applies `key=value` settings (parseSettingAssignments) and re-plans the campaign's unsent messages. */
+export async function changeCampaignSettings(
+  ctx: AppContext,
+  a: { campaignId: number; assignments: string; actor: string; surface: Surface },
+): Promise<Result> {
+  try {
+    return await ctx.db.tx(async (c) => {
+      const campaign = await getCampaign(c, a.campaignId);
+      if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
+      const current = settingsOverridesSchema.safeParse(campaign.settings ?? {});
+      const next = parseSettingAssignments(a.assignments, current.success ? current.data : {});
+      await updateCampaignSettings(c, { id: a.campaignId, settings: next, actor: a.actor, surface: a.surface });
+      const planned = campaign.status === 'cancelled' ? 0 : await replanCampaign(c, ctx, a.campaignId);
+      return { ok: true, message: `Updated "${campaign.name}" (${a.assignments.trim()}); ${planned} unsent messages re-planned.` };
+    });
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'bad_setting') return { ok: false, message: e.message };
+    throw e;
+  }
+}

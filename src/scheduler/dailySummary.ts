@@ -1,0 +1,63 @@
+/**
+ * The daily summary: once a day (config.scheduler.dailySummaryAt in the business time
+ * zone) one post per chat channel with each campaign's day. The outbox dedupe key
+ * 'summary:<surface>:<channel>:<date>' makes it once per channel per day, whatever the
+ * number of instances or restarts.
+ */
+import { DateTime } from 'luxon';
+import type { ChatMessage } from '../bot/chatSurface.ts';
+import type { AppContext } from '../context.ts';
+import { enqueueChatPosts } from '../db/queries/outbox.ts';
+import { formatWhen } from './progress.ts';
+import { sendCounts, type SendCounts } from './stats.ts';
+
+function delta(today: number, yesterday: number): string {
+  const d = today - yesterday;
+  return d === 0 ? '' : ` (${d > 0 ? '+' : ''}${d} vs yesterday)`;
+}
+
+export function summaryLine(name: string, status: string, t: SendCounts, y: SendCounts, zone: string): string {
+  return (
+    `*${name}* (${status}): sent ${t.sent}${delta(t.sent, y.sent)}, delivered ${t.delivered}${delta(t.delivered, y.delivered)}, ` +
+    `failed ${t.failed}${delta(t.failed, y.failed)}, replies ${t.replies}${delta(t.replies, y.replies)}, ` +
+    `opt-outs ${t.optOuts}${delta(t.optOuts, y.optOuts)}; pending ${t.pending}` +
+    (t.lastSlotAt && t.pending ? `, ETA ${formatWhen(t.lastSlotAt, zone)}` : '')
+  );
+}
+
+/** Enqueues today's summary for every channel with a live or recently active campaign. Returns posts enqueued. */
+export async function runDailySummary(ctx: AppContext): Promise<number> {
+  const zone = ctx.config.campaignDefaults.timezone;
+  const now = DateTime.fromJSDate(ctx.clock.now(), { zone });
+  const today = now.startOf('day');
+  const spanToday = { since: today.toJSDate(), until: today.plus({ days: 1 }).toJSDate() };
+  const spanYesterday = { since: today.minus({ days: 1 }).toJSDate(), until: today.toJSDate() };
+  const { rows } = await ctx.db.pool.query<{ id: number; name: string; status: string; chat_surface: string; chat_channel: string }>(
+    `SELECT c.id, c.name, c.status, c.chat_surface, c.chat_channel FROM campaigns c
+     WHERE c.chat_surface IS NOT NULL AND c.chat_channel IS NOT NULL
+       AND (c.status IN ('active', 'paused')
+            OR EXISTS (SELECT 1 FROM campaign_messages m WHERE m.campaign_id = c.id AND m.updated_at >= $1))
+     ORDER BY c.chat_surface, c.chat_channel, c.name`,
+    [spanYesterday.since],
+  );
+  const channels = new Map<string, { surface: string; channel: string; lines: string[] }>();
+  for (const c of rows) {
+    const t = await sendCounts(ctx.db.pool, { campaignId: c.id }, spanToday);
+    const y = await sendCounts(ctx.db.pool, { campaignId: c.id }, spanYesterday);
+    const key = `${c.chat_surface}:${c.chat_channel}`;
+    const entry = channels.get(key) ?? { surface: c.chat_surface, channel: c.chat_channel, lines: [] };
+    entry.lines.push(summaryLine(c.name, c.status, t, y, zone));
+    channels.set(key, entry);
+  }
+  const date = today.toISODate()!;
+  const items = [...channels.values()].map((ch) => {
+    const message: ChatMessage = { title: `Daily summary ${date}`, text: ch.lines.join('\n'), tone: 'info' };
+    return {
+      surface: ch.surface,
+      kind: 'channel' as const,
+      dedupeKey: `summary:${ch.surface}:${ch.channel}:${date}`,
+      payload: { channel: ch.channel, message },
+    };
+  });
+  return enqueueChatPosts(ctx.db.pool, items);
+}

@@ -1,0 +1,441 @@
+/**
+ * The dispatcher: claims due approved messages in batches and sends them, exactly once.
+ *
+ * 1. Claim (one transaction): lock due messages FOR UPDATE SKIP LOCKED (several dispatchers
+ *    never pick the same one), check each again (campaign active, number not opted out,
+ *    consent, not too late, test mode, inside both windows, under the caps), then move the
+ *    ones that pass to `sending` with attempts + 1 and last_attempt_at: the attempt is on
+ *    record BEFORE the provider is called.
+ * 2. Send: one provider call per bubble, outside any transaction.
+ * 3. Record: `sent` with the provider id, fenced by the claim's attempts number (a stale
+ *    sender cannot overwrite a newer claim); `failed`, `cancelled` (opted out at the
+ *    provider) or `unknown` when the answer could hide an accepted message.
+ * `unknown` messages, and `sending` ones whose sender died (lease expired), are reconciled
+ * against the provider's own list before anything is sent again: never a blind retry.
+ */
+import { effectiveSettings, type CampaignSettings } from '../campaigns/settings.ts';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { transitionMessage, transitionMessages } from '../db/queries/transition.ts';
+import { coerceError } from '../errors.ts';
+import { incCounter } from '../http/metrics.ts';
+import { maskPhone } from '../domain/phone.ts';
+import { earliestCommon } from '../domain/timeWindows.ts';
+import { splitBubbles } from '../sms/bubbles.ts';
+import { cancelPendingTo } from '../sms/inbound.ts';
+import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
+import { applyEarlyStatuses } from '../sms/status.ts';
+import { enforceErrorBudget } from './errorBudget.ts';
+import { dayBoundaries, windowSchedule } from './plan.ts';
+import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
+import {
+  bumpAttempts,
+  expiredSends,
+  knownProviderIds,
+  lockDueCandidates,
+  recentAttempts,
+  storeProviderIds,
+  unknownToReconcile,
+  writeSlots,
+  type Candidate,
+} from './queries.ts';
+import { insideWindows, windowsFor } from './recipients.ts';
+
+export interface DispatcherOptions {
+  /** Messages claimed per transaction. */
+  batchSize: number;
+  /** Provider calls in flight at once. */
+  concurrency: number;
+  /** Pause between the bubbles of one message. */
+  bubbleGapMs: number;
+  /** A `sending` message older than this is presumed orphaned (its sender died): keep it far above the provider timeout. */
+  leaseMs: number;
+  /** How long after an attempt the provider's list is trusted to show it. */
+  settleMs: number;
+  /** Reconciled-absent messages are sent again at most this many attempts in total, then need review. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
+  batchSize: 100,
+  concurrency: 8,
+  bubbleGapMs: 3_000,
+  leaseMs: 5 * 60_000,
+  settleMs: 30_000,
+  maxAttempts: 3,
+};
+
+export interface DispatchStats {
+  claimed: number;
+  sent: number;
+  failed: number;
+  unknown: number;
+  cancelled: number;
+  review: number;
+  held: number;
+}
+
+interface Claimed {
+  id: number;
+  campaignId: number;
+  batchId: number | null;
+  phone: string;
+  body: string;
+  attempts: number;
+}
+
+type Outcome =
+  | { m: Claimed; ok: true; ids: string[]; status: string; partial?: SmsSendError }
+  | { m: Claimed; ok: false; error: SmsSendError };
+
+export class Dispatcher {
+  readonly opts: DispatcherOptions;
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly sms: SmsProvider,
+    opts: Partial<DispatcherOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
+  }
+
+  /** Claims one batch of due messages, sends them and records the outcomes. */
+  async runOnce(): Promise<DispatchStats> {
+    const stats: DispatchStats = { claimed: 0, sent: 0, failed: 0, unknown: 0, cancelled: 0, review: 0, held: 0 };
+    const now = this.ctx.clock.now();
+    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats));
+    if (claimed.length === 0) return stats;
+    claimed = await this.dropOptedOut(claimed, stats);
+    const outcomes = await mapLimit(claimed, this.opts.concurrency, (m) => this.send(m));
+    await this.record(outcomes, stats);
+    return stats;
+  }
+
+  private async claim(c: Queryable, now: Date, stats: DispatchStats): Promise<Claimed[]> {
+    const candidates = await lockDueCandidates(c, now, this.opts.batchSize);
+    if (candidates.length === 0) return [];
+    const settings = new Map<number, CampaignSettings>();
+    for (const cand of candidates) {
+      if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
+    }
+    const counts = await recentAttempts(
+      c,
+      now,
+      [...settings].map(([id, s]) => ({ id, dayStart: new Date(dayBoundaries(s.timezone).dayStart(now.getTime())) })),
+    );
+    const room = new Map<number, number>();
+    for (const [id, s] of settings) {
+      const n = counts.get(id) ?? { minute: 0, hour: 0, day: 0 };
+      room.set(id, Math.max(0, Math.min(s.ratePerMinute - n.minute, s.ratePerHour - n.hour, s.ratePerDay - n.day)));
+    }
+
+    const cancel = new Map<string, number[]>();
+    const review: Candidate[] = [];
+    const reslot: { id: number; at: number }[] = [];
+    const go: Candidate[] = [];
+    const lateMs = this.ctx.config.scheduler.maxLatenessMinutes * 60_000;
+    for (const cand of candidates) {
+      const s = settings.get(cand.campaign_id)!;
+      if (cand.opted_out) push(cancel, 'opted_out', cand.id);
+      else if (cand.customer_id !== null && cand.consent_status !== 'opted_in') push(cancel, 'no_consent', cand.id);
+      else if (now.getTime() - cand.scheduled_send_time.getTime() > lateMs) review.push(cand);
+      else if (cand.test_mode && !cand.test_numbers.includes(cand.phone)) stats.held++;
+      else {
+        const recipient = await windowsFor(cand, s);
+        if (!insideWindows(now.getTime(), s, recipient)) {
+          // Late into a closed window (the dispatcher was down): move to when both open again.
+          const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
+          const at = earliestCommon(schedules, now.getTime());
+          if (at === Infinity) review.push(cand);
+          else reslot.push({ id: cand.id, at });
+        } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
+          room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
+          go.push(cand);
+        } else stats.held++;
+      }
+    }
+
+    for (const [reason, ids] of cancel) {
+      const r = await transitionMessages(c, {
+        ids, from: 'approved', to: 'cancelled', actor: 'scheduler', surface: 'system', action: `cancelled_${reason}`,
+        set: { cancelled_reason: reason },
+      });
+      stats.cancelled += r.moved.length;
+      await enqueueCards(c, r.moved);
+    }
+    for (const cand of review) {
+      const late = Math.round((now.getTime() - cand.scheduled_send_time.getTime()) / 60_000);
+      const r = await transitionMessage(c, {
+        id: cand.id, from: 'approved', to: 'needs_review', actor: 'scheduler', surface: 'system',
+        set: { last_error: `its send time passed ${late} minutes ago (more than the allowed lateness): approve it again to send` },
+      });
+      if (r.ok) {
+        stats.review++;
+        await enqueueCards(c, [r.row]);
+      }
+    }
+    await writeSlots(c, reslot);
+    stats.held += reslot.length;
+    if (go.length === 0) return [];
+
+    const fences = await bumpAttempts(c, go.map((g) => g.id));
+    const moved = await transitionMessages(c, {
+      ids: go.map((g) => g.id), from: 'approved', to: 'sending', actor: 'scheduler', surface: 'system',
+      set: { last_attempt_at: now },
+    });
+    const movedIds = new Set(moved.moved.map((m) => m.id));
+    stats.claimed = movedIds.size;
+    return go
+      .filter((g) => movedIds.has(g.id))
+      .map((g) => ({
+        id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
+        phone: g.phone, body: g.body, attempts: fences.get(g.id)!,
+      }));
+  }
+
+  /** Last look right before the provider call: a STOP that landed after the claim still wins. */
+  private async dropOptedOut(claimed: Claimed[], stats: DispatchStats): Promise<Claimed[]> {
+    const { rows } = await this.ctx.db.pool.query<{ phone: string }>(
+      `SELECT phone FROM contact_status WHERE phone = ANY($1::text[]) AND status = 'opted_out'`,
+      [claimed.map((m) => m.phone)],
+    );
+    if (rows.length === 0) return claimed;
+    const out = new Set(rows.map((r) => r.phone));
+    const stopped = claimed.filter((m) => out.has(m.phone));
+    await this.ctx.db.tx(async (c) => {
+      for (const m of stopped) {
+        const r = await transitionMessage(c, {
+          id: m.id, from: 'sending', to: 'cancelled', attempts: m.attempts, actor: 'scheduler', surface: 'system',
+          action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
+        });
+        if (r.ok) {
+          stats.cancelled++;
+          await enqueueCards(c, [r.row]);
+        }
+      }
+    });
+    return claimed.filter((m) => !out.has(m.phone));
+  }
+
+  private async send(m: Claimed): Promise<Outcome> {
+    const bubbles = splitBubbles(m.body);
+    const ids: string[] = [];
+    let status = 'queued';
+    for (const [i, body] of bubbles.entries()) {
+      if (i > 0 && this.opts.bubbleGapMs > 0) await sleep(this.opts.bubbleGapMs);
+      try {
+        const r = await this.sms.send({ to: m.phone, body, messageId: m.id, bubble: i });
+        ids.push(r.providerMessageId);
+        status = r.status;
+      } catch (e) {
+        const error = e instanceof SmsSendError ? e : new SmsSendError('unknown', undefined, coerceError(e).message, { cause: e });
+        // Part of the message went out: it is sent (with what went), the rest is noted.
+        if (ids.length && error.kind !== 'unknown') return { m, ok: true, ids, status, partial: error };
+        return { m, ok: false, error };
+      }
+    }
+    return { m, ok: true, ids, status };
+  }
+
+  private async record(outcomes: Outcome[], stats: DispatchStats): Promise<void> {
+    const now = this.ctx.clock.now();
+    const sent = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
+    const failedCampaigns = new Set<number>();
+    await this.ctx.db.tx(async (c) => {
+      const stored = new Set(
+        await storeProviderIds(
+          c,
+          sent.map((o) => ({ id: o.m.id, attempts: o.m.attempts, providerMessageId: o.ids[0]!, extraIds: o.ids.slice(1), provider: this.sms.name })),
+        ),
+      );
+      for (const o of sent) {
+        if (!stored.has(o.m.id)) {
+          // Another process took this claim over (our lease ran out mid-call): it will find this SMS at the provider.
+          this.ctx.log.error('a send finished after its claim was taken over; reconciliation will attribute it', {
+            messageId: o.m.id, providerMessageId: o.ids[0],
+          });
+        }
+      }
+      const cards: { id: number; version: number }[] = [];
+      for (const [attempts, group] of groupBy(sent.filter((o) => stored.has(o.m.id)), (o) => o.m.attempts)) {
+        const r = await transitionMessages(c, {
+          ids: group.map((o) => o.m.id), from: 'sending', to: 'sent', attempts, actor: 'scheduler', surface: 'system',
+          set: { sent_at: now },
+        });
+        stats.sent += r.moved.length;
+        cards.push(...r.moved);
+      }
+      // A provider that knows delivery at once (the local outbox) reports it with the send.
+      const delivered = sent.filter((o) => stored.has(o.m.id) && o.status === 'delivered').map((o) => o.m.id);
+      if (delivered.length) {
+        const r = await transitionMessages(c, {
+          ids: delivered, from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now },
+        });
+        const latest = new Map(r.moved.map((m) => [m.id, m]));
+        for (const [i, card] of cards.entries()) cards[i] = latest.get(card.id) ?? card;
+      }
+      for (const o of sent.filter((x) => x.partial)) {
+        await c.query('UPDATE campaign_messages SET last_error = $2, error_code = $3 WHERE id = $1', [
+          o.m.id, `only ${o.ids.length} of ${splitBubbles(o.m.body).length} bubbles went out: ${o.partial!.message}`, o.partial!.providerCode ?? null,
+        ]);
+      }
+      await enqueueCards(c, cards);
+      await applyEarlyStatuses(c, this.ctx, sent.filter((o) => o.status !== 'delivered').map((o) => o.ids[0]!));
+
+      for (const o of outcomes) {
+        if (o.ok) continue;
+        const e = o.error;
+        if (e.kind === 'opted_out') {
+          await this.recordProviderOptOut(c, o.m, e, now);
+          stats.cancelled++;
+        } else {
+          const to = e.kind === 'permanent' ? 'failed' : 'unknown';
+          const r = await transitionMessage(c, {
+            id: o.m.id, from: 'sending', to, attempts: o.m.attempts, actor: 'scheduler', surface: 'system',
+            set: { error_code: e.providerCode ?? null, last_error: e.message.slice(0, 500) },
+          });
+          if (r.ok) {
+            await enqueueCards(c, [r.row]);
+            if (to === 'failed') {
+              stats.failed++;
+              failedCampaigns.add(o.m.campaignId);
+            } else stats.unknown++;
+          }
+          this.ctx.log.warn(`send ${to === 'failed' ? 'failed' : 'outcome unknown'}`, {
+            messageId: o.m.id, phone: maskPhone(o.m.phone), code: e.providerCode, err: e,
+          });
+        }
+      }
+      await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
+    });
+    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
+    incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
+    incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
+    incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
+  }
+
+  /** Twilio 21610: the number opted out at the carrier. Record it like a STOP and cancel. */
+  private async recordProviderOptOut(c: Queryable, m: Claimed, e: SmsSendError, now: Date): Promise<void> {
+    await c.query(
+      `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'opted_out', $2, 'provider', $3)
+       ON CONFLICT (phone) DO UPDATE SET status = 'opted_out', keyword = $2, source = 'provider', updated_at = $3`,
+      [m.phone, e.providerCode ?? 'provider', now],
+    );
+    const r = await transitionMessage(c, {
+      id: m.id, from: 'sending', to: 'cancelled', attempts: m.attempts, actor: 'provider', surface: 'sms',
+      action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out', error_code: e.providerCode ?? null, last_error: e.message.slice(0, 500) },
+    });
+    if (r.ok) await enqueueCards(c, [r.row]);
+    const others = await cancelPendingTo(c, this.ctx, m.phone, 'opted_out', 'provider');
+    await postToThread(c, this.ctx.config, {
+      campaignId: m.campaignId,
+      batchId: m.batchId,
+      key: `optout:provider:${m.id}:${m.attempts}`,
+      message: {
+        title: 'Opt-out (carrier)',
+        text: `${maskPhone(m.phone)} has opted out at the carrier (error ${e.providerCode}): this message was not sent${
+          others ? ` and ${others} other pending message${others === 1 ? '' : 's'} to the number were cancelled` : ''
+        }.`,
+        tone: 'warning',
+      },
+    });
+  }
+
+  /**
+   * Settles what an earlier attempt left open: `sending` past its lease becomes `unknown`;
+   * each `unknown` is looked up at the provider (by recipient and date, matched by body):
+   * found -> `sent`; absent -> `approved` again (sent at the next tick) or, after
+   * maxAttempts, `needs_review`. Provider errors leave it `unknown` for the next round.
+   */
+  async reconcileOnce(): Promise<{ expired: number; found: number; absent: number; review: number }> {
+    const out = { expired: 0, found: 0, absent: 0, review: 0 };
+    const now = this.ctx.clock.now();
+    const expired = await expiredSends(this.ctx.db.pool, new Date(now.getTime() - this.opts.leaseMs), 500);
+    if (expired.length) {
+      await this.ctx.db.tx(async (c) => {
+        for (const [attempts, group] of groupBy(expired, (e) => e.attempts)) {
+          const r = await transitionMessages(c, {
+            ids: group.map((e) => Number(e.id)), from: 'sending', to: 'unknown', attempts, actor: 'reconciler', surface: 'system',
+            set: { last_error: 'its sender stopped before recording the outcome (sending lease expired)' },
+          });
+          out.expired += r.moved.length;
+        }
+      });
+    }
+    const unknown = await unknownToReconcile(this.ctx.db.pool, new Date(now.getTime() - this.opts.settleMs), 100);
+    for (const m of unknown) {
+      let listed;
+      try {
+        listed = await this.sms.listSent(m.phone, new Date(m.last_attempt_at.getTime() - 5 * 60_000));
+      } catch (e) {
+        this.ctx.log.warn('cannot reconcile yet: the provider did not answer', { messageId: m.id, err: coerceError(e) });
+        continue;
+      }
+      const known = await knownProviderIds(this.ctx.db.pool, listed.map((l) => l.providerMessageId));
+      const free = listed.filter((l) => !known.has(l.providerMessageId));
+      const ids: string[] = [];
+      for (const bubble of splitBubbles(m.body)) {
+        const hit = free.find((l) => l.body.trim() === bubble && !ids.includes(l.providerMessageId));
+        if (hit) ids.push(hit.providerMessageId);
+      }
+      await this.ctx.db.tx(async (c) => {
+        let r;
+        if (ids.length) {
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'sent', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            action: 'reconciled_sent',
+            set: { provider_message_id: ids[0], extra_provider_ids: ids.slice(1), provider: this.sms.name, sent_at: now },
+          });
+          if (r.ok) out.found++;
+        } else if (m.attempts >= this.opts.maxAttempts) {
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            set: { last_error: `not found at the provider after ${m.attempts} attempts: check and approve again to retry` },
+          });
+          if (r.ok) out.review++;
+        } else {
+          // Confirmed absent: nothing went out, so it may go again (caps and windows are checked at claim).
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'approved', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            action: 'reconciled_absent', set: { scheduled_send_time: now },
+          });
+          if (r.ok) out.absent++;
+        }
+        if (r.ok) {
+          await enqueueCards(c, [r.row]);
+          await enqueueProgress(c, [m.batch_id === null ? null : Number(m.batch_id)], now);
+          if (ids.length) await applyEarlyStatuses(c, this.ctx, ids.slice(0, 1));
+        }
+      });
+    }
+    return out;
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const it of items) push(m, key(it), it);
+  return m;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

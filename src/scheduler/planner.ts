@@ -1,0 +1,76 @@
+/**
+ * The planner's database part: reads a campaign's timeline, asks the pure planner
+ * (./plan.ts) for slots, and writes them. Runs inside the caller's transaction and locks
+ * the campaign row, so two approvals of the same campaign plan one after another.
+ */
+import { effectiveSettings } from '../campaigns/settings.ts';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { setCampaignStatus } from '../db/queries/campaigns.ts';
+import { transitionMessages } from '../db/queries/transition.ts';
+import { planSlots, type PlanItem } from './plan.ts';
+import { approvedToPlan, lastSlot, lockCampaign, timelineSince, writeSlots } from './queries.ts';
+import { windowsFor } from './recipients.ts';
+
+const CAP_LOOKBACK_MS = 26 * 3_600_000; // a local day is at most 25 hours long
+
+/**
+ * Gives a scheduled_send_time to every approved message of the campaign that has none,
+ * appended to the campaign's timeline. Called by the approval core inside its transaction
+ * right after approving. A draft campaign becomes active with its first planned message.
+ */
+export async function planApprovedMessages(q: Queryable, ctx: AppContext, campaignId: number): Promise<void> {
+  await plan(q, ctx, campaignId, 'append');
+}
+
+/**
+ * Re-plans every approved (not yet claimed) message of the campaign from now: after a
+ * resume, or when hours, days, pacing or caps change. Returns how many got a slot.
+ */
+export async function replanCampaign(q: Queryable, ctx: AppContext, campaignId: number): Promise<number> {
+  return plan(q, ctx, campaignId, 'replan');
+}
+
+async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'append' | 'replan'): Promise<number> {
+  const campaign = await lockCampaign(q, campaignId);
+  if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
+  const replan = mode === 'replan';
+  const messages = await approvedToPlan(q, campaignId, replan);
+  if (messages.length === 0) return 0;
+  const settings = effectiveSettings(ctx.config, campaign.settings);
+  const now = ctx.clock.now().getTime();
+
+  const previous = await lastSlot(q, campaignId, replan);
+  const history = await timelineSince(q, campaignId, new Date(now - CAP_LOOKBACK_MS), replan);
+  const items: PlanItem[] = [];
+  for (const m of messages) items.push({ id: Number(m.id), recipient: await windowsFor(m, settings) });
+
+  const result = planSlots({
+    settings,
+    seed: campaign.seed,
+    notBefore: now,
+    // Both keep the drawn gap after the last slot that stays (a re-plan drops the approved ones).
+    previous: previous ? { at: previous.at.getTime(), id: Number(previous.id) } : null,
+    history,
+    items,
+  });
+  await writeSlots(q, result.slots);
+  if (result.unplaceable.length) {
+    await transitionMessages(q, {
+      ids: result.unplaceable,
+      from: 'approved',
+      to: 'needs_review',
+      actor: 'scheduler',
+      surface: 'system',
+      action: 'unschedulable',
+      set: {
+        scheduled_send_time: null,
+        last_error: "no send time fits both the campaign's business hours and the recipient's quiet hours",
+      },
+    });
+  }
+  if (campaign.status === 'draft') {
+    await setCampaignStatus(q, { id: campaignId, from: ['draft'], to: 'active', actor: 'scheduler', surface: 'system' });
+  }
+  return result.slots.length;
+}

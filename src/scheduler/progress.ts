@@ -1,0 +1,48 @@
+/**
+ * The batch's progress message, edited in place: the chat outbox renders it at delivery
+ * time from current state, so a coalesced update always shows the latest numbers.
+ */
+import { DateTime } from 'luxon';
+import type { ChatMessage } from '../bot/chatSurface.ts';
+import { effectiveSettings } from '../campaigns/settings.ts';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { sendCounts } from './stats.ts';
+
+export function formatWhen(d: Date, zone: string): string {
+  return DateTime.fromJSDate(d, { zone }).toFormat('ccc MM/dd h:mm a');
+}
+
+/** Renders the progress message of a batch (contract: called by the chat outbox). */
+export async function renderProgress(q: Queryable, ctx: AppContext, batchId: number): Promise<ChatMessage> {
+  const { rows } = await q.query<{ name: string; status: string; settings: unknown; paused_reason: string | null }>(
+    `SELECT c.name, c.status, c.settings, c.paused_reason FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = $1`,
+    [batchId],
+  );
+  const campaign = rows[0];
+  if (!campaign) return { text: `Batch ${batchId} no longer exists.`, tone: 'warning' };
+  const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
+  const n = await sendCounts(q, { batchId });
+  const state =
+    campaign.status === 'paused'
+      ? `Paused${campaign.paused_reason ? `: ${campaign.paused_reason}` : ''}`
+      : campaign.status === 'cancelled'
+        ? 'Cancelled'
+        : n.pending === 0
+          ? 'Done'
+          : 'Sending';
+  return {
+    title: `Progress: ${campaign.name}`,
+    text: `${state}. ${n.sent} of ${n.total - n.cancelled} sent${n.pending ? `, ${n.pending} to go` : ''}.`,
+    fields: [
+      { label: 'Sent', value: String(n.sent) },
+      { label: 'Delivered', value: String(n.delivered) },
+      { label: 'Failed', value: String(n.failed) },
+      { label: 'Replies', value: String(n.replies) },
+      { label: 'Opt-outs', value: String(n.optOuts) },
+      { label: 'Next send', value: n.nextSendAt && campaign.status === 'active' ? formatWhen(n.nextSendAt, zone) : '—' },
+      { label: 'ETA', value: n.lastSlotAt && campaign.status === 'active' ? formatWhen(n.lastSlotAt, zone) : '—' },
+    ],
+    tone: campaign.status === 'paused' ? 'warning' : n.pending === 0 ? 'success' : 'info',
+  };
+}

@@ -1,0 +1,240 @@
+/** The scheduler's SQL: planning reads, claims, outcomes, caps and counts. Every write is commented. */
+import type { Queryable } from '../db/database.ts';
+import type { CampaignRow } from '../db/queries/campaigns.ts';
+
+/** Statuses of messages that hold (or held) a place on a campaign's timeline. */
+export const ON_TIMELINE = ['approved', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'unknown'];
+
+export interface PlanningMessage {
+  id: number;
+  phone: string;
+  customer_timezone: string | null;
+  customer_state: string | null;
+}
+
+export async function lockCampaign(q: Queryable, campaignId: number): Promise<CampaignRow | undefined> {
+  const { rows } = await q.query<CampaignRow>('SELECT * FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
+  return rows[0];
+}
+
+/** Approved messages without a slot (or all approved ones, to re-plan), in timeline order. */
+export async function approvedToPlan(q: Queryable, campaignId: number, all: boolean): Promise<PlanningMessage[]> {
+  const { rows } = await q.query<PlanningMessage>(
+    `SELECT m.id, m.phone, cu.timezone AS customer_timezone, cu.state AS customer_state
+     FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id
+     WHERE m.campaign_id = $1 AND m.status = 'approved' AND ($2 OR m.scheduled_send_time IS NULL)
+     ORDER BY m.scheduled_send_time NULLS LAST, m.id`,
+    [campaignId, all],
+  );
+  return rows;
+}
+
+/** The last slot on the timeline (excluding the messages being re-planned). */
+export async function lastSlot(q: Queryable, campaignId: number, excludeApproved: boolean): Promise<{ id: number; at: Date } | null> {
+  const { rows } = await q.query<{ id: number; at: Date }>(
+    `SELECT id, scheduled_send_time AS at FROM campaign_messages
+     WHERE campaign_id = $1 AND status = ANY($2::text[]) AND scheduled_send_time IS NOT NULL
+       AND NOT ($3 AND status = 'approved')
+     ORDER BY scheduled_send_time DESC, id DESC LIMIT 1`,
+    [campaignId, ON_TIMELINE, excludeApproved],
+  );
+  return rows[0] ?? null;
+}
+
+/** Instants of sends on the timeline since `since` (attempt time, else slot), sorted: what the caps count. */
+export async function timelineSince(q: Queryable, campaignId: number, since: Date, excludeApproved: boolean): Promise<number[]> {
+  const { rows } = await q.query<{ t: Date }>(
+    `SELECT coalesce(last_attempt_at, scheduled_send_time) AS t FROM campaign_messages
+     WHERE campaign_id = $1 AND coalesce(last_attempt_at, scheduled_send_time) >= $2
+       AND (last_attempt_at IS NOT NULL OR (status = 'approved' AND NOT $3))
+     ORDER BY 1`,
+    [campaignId, since, excludeApproved],
+  );
+  return rows.map((r) => r.t.getTime());
+}
+
+/** Writes slots (side effect: scheduled_send_time of still-approved messages; not a status change). */
+export async function writeSlots(q: Queryable, slots: { id: number; at: number }[]): Promise<number> {
+  if (slots.length === 0) return 0;
+  const { rowCount } = await q.query(
+    `UPDATE campaign_messages m SET scheduled_send_time = v.at, updated_at = now()
+     FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at)
+     WHERE m.id = v.id AND m.status = 'approved'`,
+    [slots.map((s) => s.id), slots.map((s) => new Date(s.at))],
+  );
+  return rowCount ?? 0;
+}
+
+export interface Candidate {
+  id: number;
+  campaign_id: number;
+  batch_id: number | null;
+  customer_id: number | null;
+  phone: string;
+  body: string;
+  scheduled_send_time: Date;
+  campaign_settings: Record<string, unknown>;
+  test_mode: boolean;
+  test_numbers: string[];
+  consent_status: string | null;
+  customer_timezone: string | null;
+  customer_state: string | null;
+  opted_out: boolean;
+}
+
+/**
+ * Due approved messages of active campaigns, locked for this transaction; rows another
+ * dispatcher holds are skipped, so concurrent dispatchers never pick the same message.
+ */
+export async function lockDueCandidates(q: Queryable, now: Date, limit: number): Promise<Candidate[]> {
+  const { rows } = await q.query<Candidate>(
+    `SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, m.phone, m.body, m.scheduled_send_time,
+            c.settings AS campaign_settings, c.test_mode, c.test_numbers,
+            cu.consent_status, cu.timezone AS customer_timezone, cu.state AS customer_state,
+            coalesce(cs.status = 'opted_out', false) AS opted_out
+     FROM campaign_messages m
+     JOIN campaigns c ON c.id = m.campaign_id AND c.status = 'active'
+     LEFT JOIN customers cu ON cu.id = m.customer_id
+     LEFT JOIN contact_status cs ON cs.phone = m.phone
+     WHERE m.status = 'approved' AND m.scheduled_send_time <= $1
+     ORDER BY m.scheduled_send_time, m.id
+     LIMIT $2
+     FOR UPDATE OF m SKIP LOCKED`,
+    [now, limit],
+  );
+  return rows;
+}
+
+/** Side effect: attempts + 1 on messages this transaction has locked; returns the new fence values. */
+export async function bumpAttempts(q: Queryable, ids: number[]): Promise<Map<number, number>> {
+  const { rows } = await q.query<{ id: number; attempts: number }>(
+    `UPDATE campaign_messages SET attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 'approved' RETURNING id, attempts`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [Number(r.id), r.attempts]));
+}
+
+/** Attempts per campaign in the last minute, hour and since the start of its local day. */
+export async function recentAttempts(
+  q: Queryable,
+  now: Date,
+  campaigns: { id: number; dayStart: Date }[],
+): Promise<Map<number, { minute: number; hour: number; day: number }>> {
+  if (campaigns.length === 0) return new Map();
+  const { rows } = await q.query<{ id: number; minute: number; hour: number; day: number }>(
+    `SELECT v.id,
+       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
+          AND m.last_attempt_at > $1::timestamptz - interval '1 minute' AND m.last_attempt_at <= $1) AS minute,
+       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
+          AND m.last_attempt_at > $1::timestamptz - interval '1 hour' AND m.last_attempt_at <= $1) AS hour,
+       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
+          AND m.last_attempt_at >= v.day_start AND m.last_attempt_at <= $1) AS day
+     FROM unnest($2::bigint[], $3::timestamptz[]) AS v(id, day_start)`,
+    [now, campaigns.map((c) => c.id), campaigns.map((c) => c.dayStart)],
+  );
+  return new Map(rows.map((r) => [Number(r.id), r]));
+}
+
+/** Side effect: stores the provider ids of accepted messages, fenced by the claim's attempts. Returns the ids written. */
+export async function storeProviderIds(
+  q: Queryable,
+  sent: { id: number; attempts: number; providerMessageId: string; extraIds: string[]; provider: string }[],
+): Promise<number[]> {
+  if (sent.length === 0) return [];
+  const { rows } = await q.query<{ id: number }>(
+    `UPDATE campaign_messages m
+     SET provider_message_id = v.pid, extra_provider_ids = v.extra::text[], provider = v.provider
+     FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) AS v(id, attempts, pid, extra, provider)
+     WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts
+     RETURNING m.id`,
+    [
+      sent.map((s) => s.id),
+      sent.map((s) => s.attempts),
+      sent.map((s) => s.providerMessageId),
+      sent.map((s) => `{${s.extraIds.map((x) => `"${x.replace(/["\\]/g, '')}"`).join(',')}}`),
+      sent.map((s) => s.provider),
+    ],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** Messages whose sender may have died: `sending` with an attempt older than the lease. */
+export async function expiredSends(q: Queryable, before: Date, limit: number): Promise<{ id: number; attempts: number }[]> {
+  const { rows } = await q.query<{ id: number; attempts: number }>(
+    `SELECT id, attempts FROM campaign_messages WHERE status = 'sending' AND last_attempt_at < $1
+     ORDER BY last_attempt_at LIMIT $2`,
+    [before, limit],
+  );
+  return rows;
+}
+
+export interface UnknownMessage {
+  id: number;
+  campaign_id: number;
+  batch_id: number | null;
+  phone: string;
+  body: string;
+  attempts: number;
+  last_attempt_at: Date;
+}
+
+/** `unknown` messages whose attempt is old enough for the provider's list to show it. */
+export async function unknownToReconcile(q: Queryable, before: Date, limit: number): Promise<UnknownMessage[]> {
+  const { rows } = await q.query<UnknownMessage>(
+    `SELECT id, campaign_id, batch_id, phone, body, attempts, last_attempt_at FROM campaign_messages
+     WHERE status = 'unknown' AND last_attempt_at < $1 ORDER BY last_attempt_at LIMIT $2`,
+    [before, limit],
+  );
+  return rows;
+}
+
+/** Provider ids already attributed to some message (so a reconciliation never claims one twice). */
+export async function knownProviderIds(q: Queryable, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await q.query<{ pid: string }>(
+    `SELECT provider_message_id AS pid FROM campaign_messages WHERE provider_message_id = ANY($1::text[])
+     UNION SELECT x FROM campaign_messages, unnest(extra_provider_ids) AS x WHERE x = ANY($1::text[])`,
+    [ids],
+  );
+  return new Set(rows.map((r) => r.pid));
+}
+
+/** Failures among the campaign's last `window` finished sends (the error budget). */
+export async function recentFailures(q: Queryable, campaignId: number, window: number): Promise<{ failures: number; total: number }> {
+  const { rows } = await q.query<{ failures: number; total: number }>(
+    `SELECT count(*) FILTER (WHERE status IN ('failed', 'undelivered'))::int AS failures, count(*)::int AS total
+     FROM (SELECT status FROM campaign_messages
+           WHERE campaign_id = $1 AND last_attempt_at IS NOT NULL AND status IN ('sent', 'delivered', 'undelivered', 'failed')
+           ORDER BY last_attempt_at DESC LIMIT $2) s`,
+    [campaignId, window],
+  );
+  return rows[0]!;
+}
+
+/** The batch most recently sent from in a campaign (where its alerts go). */
+export async function latestBatchOf(q: Queryable, campaignId: number): Promise<number | null> {
+  const { rows } = await q.query<{ batch_id: number }>(
+    `SELECT batch_id FROM campaign_messages WHERE campaign_id = $1 AND batch_id IS NOT NULL
+     ORDER BY last_attempt_at DESC NULLS LAST, batch_id DESC LIMIT 1`,
+    [campaignId],
+  );
+  return rows[0]?.batch_id ?? null;
+}
+
+/** The earliest slot among due-able messages of active campaigns (for the dispatcher's timer). */
+export async function nextDueAt(q: Queryable): Promise<Date | null> {
+  const { rows } = await q.query<{ at: Date | null }>(
+    `SELECT min(m.scheduled_send_time) AS at FROM campaign_messages m
+     JOIN campaigns c ON c.id = m.campaign_id AND c.status = 'active' WHERE m.status = 'approved'`,
+  );
+  return rows[0]?.at ?? null;
+}
+
+/** Pending message ids of a campaign (for cancel). */
+export async function pendingIdsOfCampaign(q: Queryable, campaignId: number): Promise<number[]> {
+  const { rows } = await q.query<{ id: number }>(
+    `SELECT id FROM campaign_messages WHERE campaign_id = $1 AND status IN ('suggested', 'approved', 'needs_review') ORDER BY id`,
+    [campaignId],
+  );
+  return rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,146 @@
+/**
+ * Inbound SMS, from the Twilio webhook or the console's reply box. Opt-outs come first:
+ * STOP records the opt-out and cancels every pending message to that number in every
+ * campaign in one transaction, before anything is posted anywhere. Each inbound SMS is
+ * handled once per provider id, so a retried webhook changes nothing.
+ */
+import type { ChatMessage } from '../bot/chatSurface.ts';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { transitionMessages } from '../db/queries/transition.ts';
+import { classifyInbound, looksLikeOptOut, type InboundKind } from '../domain/keywords.ts';
+import { maskPhone } from '../domain/phone.ts';
+import { enqueueCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
+import { OutboxSmsProvider } from './outbox.ts';
+
+export interface InboundSms {
+  providerMessageId: string;
+  from: string;
+  to?: string | null;
+  body: string;
+}
+
+export interface InboundResult {
+  kind: InboundKind;
+  /** Already handled (a retried webhook): nothing changed this time. */
+  duplicate: boolean;
+  /** Text to answer the sender with (HELP), for the webhook's TwiML. */
+  reply: string | null;
+  /** The campaign message this SMS is attributed to (latest sent to that number). */
+  messageId: number | null;
+  /** Pending messages cancelled by a STOP. */
+  cancelled: number;
+  likelyOptOut: boolean;
+}
+
+export const HELP_TEXT = 'Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may apply.';
+
+interface Attribution {
+  id: number;
+  campaign_id: number;
+  batch_id: number | null;
+  customer_id: number | null;
+  customer_name: string | null;
+  brand: string | null;
+}
+
+async function latestMessageTo(q: Queryable, phone: string): Promise<Attribution | undefined> {
+  const { rows } = await q.query<Attribution>(
+    `SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, cu.name AS customer_name, c.brief->>'brand' AS brand
+     FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id LEFT JOIN customers cu ON cu.id = m.customer_id
+     WHERE m.phone = $1
+     ORDER BY (m.sent_at IS NOT NULL) DESC, m.sent_at DESC NULLS LAST, m.id DESC LIMIT 1`,
+    [phone],
+  );
+  return rows[0];
+}
+
+/** Handles one inbound SMS (see the module comment). */
+export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promise<InboundResult> {
+  const kind = classifyInbound(sms.body);
+  const likelyOptOut = kind === 'reply' && looksLikeOptOut(sms.body);
+  const now = ctx.clock.now();
+  const result = await ctx.db.tx(async (c): Promise<InboundResult> => {
+    const target = await latestMessageTo(c, sms.from);
+    const help = target?.brand ? `${target.brand}: ${HELP_TEXT}` : HELP_TEXT;
+    const ins = await c.query<{ id: number }>(
+      `INSERT INTO inbound_messages (provider_message_id, from_phone, to_phone, body, kind, likely_opt_out, customer_id, message_id, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (provider_message_id) DO NOTHING RETURNING id`,
+      [sms.providerMessageId, sms.from, sms.to ?? null, sms.body, kind, likelyOptOut, target?.customer_id ?? null, target?.id ?? null, now],
+    );
+    const base = { kind, reply: kind === 'help' ? help : null, messageId: target ? Number(target.id) : null, likelyOptOut };
+    if (!ins.rowCount) return { ...base, duplicate: true, cancelled: 0 };
+    const inboundId = Number(ins.rows[0]!.id);
+    const who = `${target?.customer_name ?? 'Someone'} (${maskPhone(sms.from)})`;
+    let cancelled = 0;
+    let message: ChatMessage;
+
+    if (kind === 'stop') {
+      await c.query(
+        `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'opted_out', $2, 'sms', $3)
+         ON CONFLICT (phone) DO UPDATE SET status = 'opted_out', keyword = $2, source = 'sms', updated_at = $3`,
+        [sms.from, sms.body.trim().slice(0, 40), now],
+      );
+      cancelled = await cancelPendingTo(c, ctx, sms.from, 'opted_out', 'recipient');
+      message = {
+        title: 'Opt-out',
+        text: `${who} opted out ("${sms.body.trim()}").${cancelled ? ` ${cancelled} pending message${cancelled === 1 ? '' : 's'} to this number cancelled.` : ''}`,
+        tone: 'warning',
+      };
+    } else if (kind === 'start') {
+      await c.query(
+        `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'subscribed', $2, 'sms', $3)
+         ON CONFLICT (phone) DO UPDATE SET status = 'subscribed', keyword = $2, source = 'sms', updated_at = $3`,
+        [sms.from, sms.body.trim().slice(0, 40), now],
+      );
+      message = { title: 'Re-subscribed', text: `${who} texted "${sms.body.trim()}" and is subscribed again.`, tone: 'info' };
+    } else if (kind === 'help') {
+      message = { title: 'Help request', text: `${who} asked for HELP and got: "${help}"`, tone: 'info' };
+    } else {
+      message = {
+        title: likelyOptOut ? 'Reply: looks like an opt-out request' : 'Reply',
+        text: `${who} replied: "${sms.body}"${
+          likelyOptOut ? '\nThis reads like a request to stop texting them: record the opt-out if so.' : ''
+        }`,
+        tone: likelyOptOut ? 'warning' : 'info',
+      };
+    }
+    await postToThread(c, ctx.config, {
+      campaignId: target ? Number(target.campaign_id) : null,
+      batchId: target?.batch_id == null ? null : Number(target.batch_id),
+      key: `inbound:${inboundId}`,
+      message,
+    });
+    if (target) await enqueueProgress(c, [target.batch_id === null ? null : Number(target.batch_id)], now);
+    return { ...base, duplicate: false, cancelled };
+  });
+  // Without Twilio there is no TwiML answer: the outbox "sends" the HELP text instead.
+  if (result.reply && !result.duplicate && !ctx.config.twilio) {
+    await new OutboxSmsProvider(ctx.db.pool, ctx.clock).send({ to: sms.from, body: result.reply });
+  }
+  return result;
+}
+
+/**
+ * Cancels every pending (suggested, approved, needs_review) message to `phone`, in every
+ * campaign, and enqueues their card re-renders. Returns how many it cancelled.
+ */
+export async function cancelPendingTo(q: Queryable, ctx: AppContext, phone: string, reason: string, actor: string): Promise<number> {
+  const { rows } = await q.query<{ id: number }>(
+    `SELECT id FROM campaign_messages WHERE phone = $1 AND status IN ('suggested', 'approved', 'needs_review') FOR UPDATE`,
+    [phone],
+  );
+  if (rows.length === 0) return 0;
+  const r = await transitionMessages(q, {
+    ids: rows.map((x) => Number(x.id)),
+    from: ['suggested', 'approved', 'needs_review'],
+    to: 'cancelled',
+    actor,
+    surface: 'sms',
+    action: 'cancelled_opt_out',
+    set: { cancelled_reason: reason },
+  });
+  await enqueueCards(q, r.moved);
+  ctx.log.info('opt-out cancelled pending messages', { phone: maskPhone(phone), cancelled: r.moved.length });
+  return r.moved.length;
+}

@@ -1,0 +1,91 @@
+/**
+ * Delivery status callbacks: recorded once per (provider id, status), applied to the
+ * message only when they move it forward along the state machine (a 'sent' arriving after
+ * 'delivered' is recorded and changes nothing), then the card and progress re-render.
+ */
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { transitionMessage } from '../db/queries/transition.ts';
+import type { MessageStatus } from '../domain/messageStatus.ts';
+import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
+import { enqueueCards, enqueueProgress } from '../scheduler/posts.ts';
+
+export interface StatusUpdate {
+  providerMessageId: string;
+  /** The provider's word: queued, sending, sent, delivered, undelivered, failed, ... */
+  status: string;
+  errorCode?: string | undefined;
+  payload?: Record<string, unknown>;
+}
+
+/** Provider statuses that move a message, and the statuses it may move from. */
+const FINAL: Record<string, { to: MessageStatus; from: MessageStatus[] }> = {
+  delivered: { to: 'delivered', from: ['sent', 'undelivered'] },
+  undelivered: { to: 'undelivered', from: ['sent', 'delivered'] },
+  failed: { to: 'failed', from: ['sent'] },
+};
+
+export async function handleStatusCallback(ctx: AppContext, u: StatusUpdate): Promise<{ duplicate: boolean; changed: boolean }> {
+  const r = await ctx.db.tx(async (c) => {
+    const ins = await c.query(
+      `INSERT INTO delivery_events (provider_message_id, status, error_code, payload, received_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider_message_id, status) DO NOTHING RETURNING id`,
+      [u.providerMessageId, u.status, u.errorCode ?? null, JSON.stringify(u.payload ?? {}), ctx.clock.now()],
+    );
+    if (!ins.rowCount) return { duplicate: true, changed: false, campaignId: null };
+    const applied = await applyDeliveryStatus(c, ctx, u.providerMessageId, u.status, u.errorCode);
+    return { duplicate: false, changed: applied !== null, campaignId: applied };
+  });
+  if (r.changed && r.campaignId !== null && ['failed', 'undelivered'].includes(u.status)) {
+    await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.campaignId!));
+  }
+  return { duplicate: r.duplicate, changed: r.changed };
+}
+
+/**
+ * Moves the message that owns `providerMessageId` to the status the provider reported,
+ * if that is a step forward. Returns its campaign id when it moved, else null.
+ */
+export async function applyDeliveryStatus(
+  q: Queryable,
+  ctx: AppContext,
+  providerMessageId: string,
+  status: string,
+  errorCode?: string | null,
+): Promise<number | null> {
+  const rule = FINAL[status];
+  if (!rule) return null;
+  const { rows } = await q.query<{ id: number; status: MessageStatus; batch_id: number | null; campaign_id: number }>(
+    'SELECT id, status, batch_id, campaign_id FROM campaign_messages WHERE provider_message_id = $1',
+    [providerMessageId],
+  );
+  const m = rows[0];
+  if (!m || !rule.from.includes(m.status)) return null;
+  const now = ctx.clock.now();
+  const moved = await transitionMessage(q, {
+    id: Number(m.id),
+    from: m.status,
+    to: rule.to,
+    actor: 'provider',
+    surface: 'sms',
+    set:
+      rule.to === 'delivered'
+        ? { delivered_at: now }
+        : { error_code: errorCode ?? null, last_error: `the carrier reported ${status}${errorCode ? ` (error ${errorCode})` : ''}` },
+  });
+  if (!moved.ok) return null;
+  await enqueueCards(q, [{ id: moved.row.id, version: moved.row.version }]);
+  await enqueueProgress(q, [m.batch_id === null ? null : Number(m.batch_id)], now);
+  return Number(m.campaign_id);
+}
+
+/** Applies final statuses that arrived before the message was marked sent (a fast carrier). */
+export async function applyEarlyStatuses(q: Queryable, ctx: AppContext, providerIds: string[]): Promise<void> {
+  if (providerIds.length === 0) return;
+  const { rows } = await q.query<{ provider_message_id: string; status: string; error_code: string | null }>(
+    `SELECT provider_message_id, status, error_code FROM delivery_events
+     WHERE provider_message_id = ANY($1::text[]) AND status IN ('delivered', 'undelivered', 'failed') ORDER BY received_at, id`,
+    [providerIds],
+  );
+  for (const r of rows) await applyDeliveryStatus(q, ctx, r.provider_message_id, r.status, r.error_code);
+}
