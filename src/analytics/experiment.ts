@@ -33,7 +33,7 @@ export interface VariantTest {
 }
 
 export interface VariantComparison {
-  /** The first arm by name: the reference in the report's listing. */
+  /** The first arm (the brief's first variant): listed first, the reference in the report. */
   control: string;
   /** Per-test significance level after the Bonferroni correction. */
   alpha: number;

@@ -12,6 +12,7 @@ import { DEFAULT_ATTRIBUTION_WINDOW_DAYS } from './attribution.ts';
 import { campaignBatches, campaignMessageFacts, type MessageFacts } from './queries.ts';
 import { compareVariants, type VariantComparison } from './experiment.ts';
 import { formatDuration, formatPercent, formatUsd } from './format.ts';
+import { definedVariantNames } from './variants.ts';
 
 /** Rates are fractions in [0, 1], or null when their denominator is 0. */
 export interface FunnelRates {
@@ -68,7 +69,7 @@ export interface CampaignReport {
   attributionWindowDays: number;
   totals: FunnelStats;
   batches: BatchReport[];
-  /** Present when any message carries a variant. */
+  /** Present when the campaign brief defines variants: arms in their defined order, the first is the control. */
   experiment: VariantComparison | null;
 }
 
@@ -100,6 +101,8 @@ export async function campaignReport(
     campaignBatches(q, campaignId),
   ]);
   const stats = (subset: MessageFacts[]) => funnelStats(subset, { asOf, windowDays });
+  // Only the brief's variants are arms: without them, `variant` holds the generator's template id.
+  const variantNames = definedVariantNames(campaign.brief);
   return {
     campaign: { id: campaign.id, name: campaign.name, status: campaign.status },
     asOf,
@@ -112,13 +115,8 @@ export async function campaignReport(
       createdAt: b.createdAt,
       ...stats(facts.filter((f) => f.batchId === b.id)),
     })),
-    experiment: facts.some((f) => f.variant !== null) ? compareVariants(variantArms(facts, stats)) : null,
+    experiment: variantNames ? compareVariants(variantNames.map((variant) => ({ variant, ...stats(facts.filter((f) => f.variant === variant)) }))) : null,
   };
-}
-
-function variantArms(facts: MessageFacts[], stats: (f: MessageFacts[]) => FunnelStats) {
-  const names = [...new Set(facts.map((f) => f.variant).filter((v): v is string => v !== null))].sort();
-  return names.map((variant) => ({ variant, ...stats(facts.filter((f) => f.variant === variant)) }));
 }
 
 /** Aggregates message facts into counts and rates (pure). */

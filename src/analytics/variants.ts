@@ -62,9 +62,32 @@ export function assignVariant(seed: number, phone: string, variants: string[]): 
   return variants[digest.readUInt32BE(0) % variants.length]!;
 }
 
-/** The brief a variant's messages are written from: the campaign brief with the variant's fields on top. */
-export function variantBrief(brief: Record<string, unknown>, variant: CampaignVariant): Record<string, unknown> {
-  const { variants: _all, ...base } = brief;
+/** The variant names a stored brief defines, in order; null when none are defined or they are invalid. */
+export function definedVariantNames(brief: unknown): string[] | null {
+  try {
+    return campaignVariants(brief)?.map((v) => v.name) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The brief fields a variant overrides (everything but its name), to lay over the campaign
+ * brief: `{ ...campaignBrief, ...variantOverrides(v) }`.
+ */
+export function variantOverrides(variant: CampaignVariant): Record<string, unknown> {
   const { name: _name, ...overrides } = variant;
-  return { ...base, ...overrides };
+  return overrides;
+}
+
+/** Customers grouped by their assigned variant, in variant order, each group in input order. */
+export function splitIntoArms<C extends { phone: string }>(
+  seed: number,
+  customers: readonly C[],
+  variants: readonly CampaignVariant[],
+): { variant: CampaignVariant; customers: C[] }[] {
+  const names = variants.map((v) => v.name);
+  const arms = variants.map((variant) => ({ variant, customers: [] as C[] }));
+  for (const c of customers) arms[names.indexOf(assignVariant(seed, c.phone, names))]!.customers.push(c);
+  return arms;
 }

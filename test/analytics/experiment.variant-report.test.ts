@@ -16,8 +16,12 @@ describe.each(engines)('variant comparison in reports on %s', (engine) => {
   });
   afterAll(() => db?.close());
 
+  const defineVariants = (id: number, names: string[]) =>
+    db.pool.query('UPDATE campaigns SET brief = $2 WHERE id = $1', [id, JSON.stringify({ goal: 'win back', variants: names.map((name) => ({ name })) })]);
+
   it('two arms of 200: B wins on response rate with the hand-computed z and p; opt-outs are too few to judge', async () => {
     const id = await insertCampaign(db.pool, { name: 'ab-two' });
+    await defineVariants(id, ['A', 'B']);
     await seedArm(db.pool, { campaignId: id, variant: 'A', prefix: '+1650', first: 0, n: 200, replied: 20, stopped: 2, sentAt: SENT });
     await seedArm(db.pool, { campaignId: id, variant: 'B', prefix: '+1650', first: 1000, n: 200, replied: 36, stopped: 3, sentAt: SENT });
     const r = await campaignReport(db.pool, id, { now: AS_OF });
@@ -45,6 +49,7 @@ describe.each(engines)('variant comparison in reports on %s', (engine) => {
 
   it('three small arms: no p-values and no winner, whatever the rates look like', async () => {
     const id = await insertCampaign(db.pool, { name: 'ab-small' });
+    await defineVariants(id, ['A', 'B', 'C']);
     await seedArm(db.pool, { campaignId: id, variant: 'A', prefix: '+1651', first: 0, n: 20, replied: 1, stopped: 0, sentAt: SENT });
     await seedArm(db.pool, { campaignId: id, variant: 'B', prefix: '+1651', first: 100, n: 20, replied: 12, stopped: 0, sentAt: SENT });
     await seedArm(db.pool, { campaignId: id, variant: 'C', prefix: '+1651', first: 200, n: 20, replied: 5, stopped: 0, sentAt: SENT });
@@ -56,6 +61,16 @@ describe.each(engines)('variant comparison in reports on %s', (engine) => {
       expect(t.summary).toContain('not enough data');
     }
     expect(ex.winner).toEqual({ response: null, optOut: null });
+  });
+
+  it('template ids in the variant column are not an experiment', async () => {
+    const id = await insertCampaign(db.pool, { name: 'no-ab' });
+    await seedArm(db.pool, { campaignId: id, variant: 'retention-1', prefix: '+1652', first: 0, n: 40, replied: 4, stopped: 0, sentAt: SENT });
+    await seedArm(db.pool, { campaignId: id, variant: 'retention-2', prefix: '+1652', first: 100, n: 40, replied: 9, stopped: 0, sentAt: SENT });
+    const r = await campaignReport(db.pool, id, { now: AS_OF });
+    expect(r.experiment).toBeNull();
+    expect(r.totals).toMatchObject({ sent: 80, replied: 13 });
+    expect(formatReport(r)).not.toContain('Variants');
   });
 });
 

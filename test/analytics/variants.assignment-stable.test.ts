@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignVariant, campaignVariants, variantBrief } from '../../src/analytics/variants.ts';
+import { assignVariant, campaignVariants, definedVariantNames, splitIntoArms, variantOverrides } from '../../src/analytics/variants.ts';
 
 const phoneOf = (i: number) => `+1415${String(3_000_000 + i).padStart(7, '0')}`;
 
@@ -49,13 +49,26 @@ describe('variants in the campaign brief', () => {
     const brief = { goal: 'win back', offer: '10% off', variants: [{ name: 'A' }, { name: 'B', offer: 'free dessert', tone: 'playful' }] };
     const vs = campaignVariants(brief)!;
     expect(vs.map((v) => v.name)).toEqual(['A', 'B']);
-    expect(variantBrief(brief, vs[0]!)).toEqual({ goal: 'win back', offer: '10% off' });
-    expect(variantBrief(brief, vs[1]!)).toEqual({ goal: 'win back', offer: 'free dessert', tone: 'playful' });
+    expect(variantOverrides(vs[0]!)).toEqual({});
+    expect(variantOverrides(vs[1]!)).toEqual({ offer: 'free dessert', tone: 'playful' });
+    expect(definedVariantNames(brief)).toEqual(['A', 'B']);
   });
 
-  it('a brief without variants has none', () => {
+  it('a brief without variants has none; invalid ones count as none in reports', () => {
     expect(campaignVariants({ goal: 'x' })).toBeNull();
     expect(campaignVariants({})).toBeNull();
+    expect(definedVariantNames({ variants: [{ name: 'A' }] })).toBeNull();
+  });
+
+  it('splits customers into arms by their assigned variant, keeping their order', () => {
+    const customers = Array.from({ length: 50 }, (_, i) => ({ id: i, phone: phoneOf(i) }));
+    const arms = splitIntoArms(99, customers, [{ name: 'A' }, { name: 'B' }, { name: 'C' }]);
+    expect(arms.map((a) => a.variant.name)).toEqual(['A', 'B', 'C']);
+    expect(arms.flatMap((a) => a.customers).length).toBe(50);
+    for (const arm of arms) {
+      for (const c of arm.customers) expect(assignVariant(99, c.phone, ['A', 'B', 'C'])).toBe(arm.variant.name);
+      expect(arm.customers.map((c) => c.id)).toEqual([...arm.customers.map((c) => c.id)].sort((x, y) => x - y));
+    }
   });
 
   it.each([
