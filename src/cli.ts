@@ -11,6 +11,7 @@ import { registerDemo } from './cli/commands/demo.ts';
 import { registerGenerate } from './cli/commands/generate.ts';
 import { registerDiscord } from './cli/commands/discord.ts';
 import { registerReport } from './cli/commands/report.ts';
+import { registerPreview } from './cli/commands/preview.ts';
 
 const program = new Command()
   .name('smsops')
@@ -25,6 +26,7 @@ registerStatus(program);
 registerGenerate(program);
 registerDiscord(program);
 registerReport(program);
+registerPreview(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,6 +13,8 @@ import { startChatOutbox } from './bot/outbox.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createHttpApp, listen } from './http/server.ts';
+import { startScheduler } from './scheduler/index.ts';
+import { createSmsProvider } from './sms/index.ts';
 import type { Logger } from './log.ts';
 
 export interface RunningService {
@@ -43,6 +45,9 @@ export async function startService(opts: StartOptions): Promise<RunningService> 
   stops.push(chat.stop);
   const outbox = startChatOutbox(ctx, chat.surfaces);
   stops.push(outbox.stop);
+  // The scheduler mounts the Twilio webhooks and stops first on shutdown (drains in-flight sends).
+  const scheduler = await startScheduler(ctx, { sms: createSmsProvider(ctx), app });
+  stops.push(scheduler.stop);
 
   const server = await listen(app, config.http.host, config.http.port, log);
   const addr = server.address();
