@@ -4,7 +4,7 @@
  * 401 and reaches no listener). Socket Mode instead when SLACK_APP_TOKEN is set. The Web
  * API client goes to SLACK_API_URL when set, and retries 429s after their Retry-After.
  */
-import bolt from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type express from 'express';
 import type { AppContext } from '../../context.ts';
 import { coerceError } from '../../errors.ts';
@@ -16,8 +16,6 @@ import * as events from './events/index.ts';
 import { SlackSurface } from './surface.ts';
 import * as views from './views/index.ts';
 
-const { App, ExpressReceiver, LogLevel } = bolt;
-
 export interface SlackOptions {
   /** Least time between two posts into one channel (ms); Slack allows about one per second. */
   postIntervalMs?: number;
@@ -26,7 +24,7 @@ export interface SlackOptions {
 }
 
 /** Bolt's logger interface over ours. */
-function boltLogger(log: Logger): bolt.Logger {
+function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
     debug: (...m: unknown[]) => log.debug(m.map(String).join(' ')),
@@ -46,18 +44,18 @@ export async function createSlackSurface(
   ctx: AppContext,
   app: express.Express,
   opts: SlackOptions = {},
-): Promise<{ surface: SlackSurface; client: bolt.webApi.WebClient; stop(): Promise<void> }> {
+): Promise<{ surface: SlackSurface; client: webApi.WebClient; stop(): Promise<void> }> {
   const cfg = ctx.config.slack;
   if (!cfg) throw new Error('Slack is not configured: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_CHANNEL_ID.');
   const log = ctx.log.child({ component: 'slack' });
   const logger = boltLogger(log);
-  const clientOptions: bolt.webApi.WebClientOptions = {
+  const clientOptions: webApi.WebClientOptions = {
     ...(cfg.apiUrl ? { slackApiUrl: cfg.apiUrl + '/' } : {}),
     rejectRateLimitedCalls: false,
     retryConfig: opts.retryConfig ?? { retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 10_000 },
     logger,
   };
-  const client = new bolt.webApi.WebClient(cfg.botToken, clientOptions);
+  const client = new webApi.WebClient(cfg.botToken, clientOptions);
 
   // Bot identity, looked up once off the request path (every listener would otherwise wait on auth.test).
   const identity: { botId?: string; botUserId?: string } = {};
