@@ -1,0 +1,205 @@
+/**
+ * The planner's guarantees, checked with fast-check against an independent luxon check:
+ * never outside business hours or the recipient's window (windows that cross midnight,
+ * both DST change days), gaps within bounds, caps never exceeded, deterministic.
+ */
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import { describe, expect, it } from 'vitest';
+import type { TimeWindow } from '../../src/config.ts';
+import { planSlots, type PlanInput, type PlanSettings } from '../../src/scheduler/plan.ts';
+
+const ZONES = ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'Pacific/Honolulu', 'Europe/London', 'Australia/Sydney'];
+// DST change days (US, EU, Australia) and ordinary days, as start points.
+const STARTS = [
+  '2025-03-08T20:00:00Z', '2025-03-09T05:00:00Z', '2025-03-30T00:30:00Z', '2025-04-05T12:00:00Z',
+  '2025-10-04T13:00:00Z', '2025-10-26T00:00:00Z', '2025-11-01T22:00:00Z', '2025-11-02T06:30:00Z', '2025-07-15T16:42:13Z',
+].map((s) => Date.parse(s));
+
+// Window edges on the half hour, never inside the 02:00-03:00 hour that DST skips.
+const edge = fc.integer({ min: 0, max: 47 }).filter((h) => h !== 4 && h !== 5).map((h) => h * 30);
+const windowArb: fc.Arbitrary<TimeWindow> = fc
+  .tuple(edge, edge)
+  .filter(([a, b]) => a !== b)
+  .map(([start, end]) => ({ start, end }));
+
+const settingsArb: fc.Arbitrary<PlanSettings> = fc
+  .record({
+    timezone: fc.constantFrom(...ZONES),
+    businessHours: windowArb,
+    businessDays: fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 7 }),
+    gapMin: fc.integer({ min: 0, max: 600 }),
+    gapSpread: fc.integer({ min: 0, max: 600 }),
+    skipProbability: fc.double({ min: 0, max: 1, noNaN: true }),
+    skipMin: fc.integer({ min: 0, max: 1200 }),
+    skipSpread: fc.integer({ min: 0, max: 600 }),
+    ratePerMinute: fc.integer({ min: 1, max: 6 }),
+    ratePerHour: fc.integer({ min: 1, max: 120 }),
+    ratePerDay: fc.integer({ min: 1, max: 300 }),
+  })
+  .map((r) => ({
+    timezone: r.timezone,
+    businessHours: r.businessHours,
+    businessDays: r.businessDays,
+    gapMinSeconds: r.gapMin,
+    gapMaxSeconds: r.gapMin + r.gapSpread,
+    skipProbability: r.skipProbability,
+    skipMinSeconds: r.skipMin,
+    skipMaxSeconds: r.skipMin + r.skipSpread,
+    ratePerMinute: r.ratePerMinute,
+    ratePerHour: r.ratePerHour,
+    ratePerDay: r.ratePerDay,
+  }));
+
+const inputArb: fc.Arbitrary<PlanInput> = fc.record({
+  settings: settingsArb,
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  notBefore: fc.constantFrom(...STARTS),
+  items: fc
+    .array(fc.array(fc.record({ zone: fc.constantFrom(...ZONES), window: windowArb }), { maxLength: 2 }), { minLength: 1, maxLength: 25 })
+    .map((rs) => rs.map((recipient, i) => ({ id: i + 1, recipient }))),
+});
+
+/** Independent of the planner's interval machinery: wall-clock minutes and weekdays from luxon. */
+function inside(t: number, zone: string, w: TimeWindow, days: readonly number[] = [1, 2, 3, 4, 5, 6, 7]): boolean {
+  const local = DateTime.fromMillis(t, { zone });
+  const m = local.hour * 60 + local.minute + local.second / 60;
+  const prevDay = local.minus({ days: 1 }).weekday;
+  if (w.start < w.end) return days.includes(local.weekday) && m >= w.start && m < w.end;
+  return (m >= w.start && days.includes(local.weekday)) || (m < w.end && days.includes(prevDay));
+}
+
+describe('planner properties', () => {
+  it('never plans outside business hours or any recipient window', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const { slots } = planSlots(input);
+        const byId = new Map(input.items.map((i) => [i.id, i]));
+        for (const s of slots) {
+          const st = input.settings;
+          if (!inside(s.at, st.timezone, st.businessHours, st.businessDays)) return false;
+          for (const r of byId.get(s.id)!.recipient) if (!inside(s.at, r.zone, r.window)) return false;
+          if (s.at < input.notBefore) return false;
+        }
+        return true;
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('places every message exactly once or reports it unplaceable', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const { slots, unplaceable } = planSlots(input);
+        const ids = [...slots.map((s) => s.id), ...unplaceable].sort((a, b) => a - b);
+        expect(ids).toEqual(input.items.map((i) => i.id));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('keeps gaps within bounds: at least gapMin, at most gapMax (+ skipMax for a pause) unless a window or cap pushed it', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const { slots } = planSlots(input);
+        const s = input.settings;
+        for (let i = 1; i < slots.length; i++) {
+          const gap = (slots[i]!.at - slots[i - 1]!.at) / 1000;
+          if (gap < s.gapMinSeconds) return false;
+          if (slots[i]!.reason === 'gap' && gap > s.gapMaxSeconds) return false;
+          if (slots[i]!.reason === 'pause' && gap > s.gapMaxSeconds + s.skipMaxSeconds) return false;
+        }
+        return true;
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('never exceeds the per-minute, per-hour and per-day caps, counting the history', () => {
+    fc.assert(
+      fc.property(inputArb, fc.array(fc.integer({ min: 1, max: 86_400 }), { maxLength: 30 }), (input, agoSeconds) => {
+        const history = agoSeconds.map((a) => input.notBefore - a * 1000).sort((a, b) => a - b);
+        const fast = { ...input, history, settings: { ...input.settings, gapMinSeconds: 0, gapMaxSeconds: 5 } };
+        const { slots } = planSlots(fast);
+        const all = [...history, ...slots.map((x) => x.at)];
+        const s = fast.settings;
+        for (const x of slots) {
+          const t = x.at;
+          const minute = all.filter((y) => y <= t && t - y < 60_000).length;
+          const hour = all.filter((y) => y <= t && t - y < 3_600_000).length;
+          const day = DateTime.fromMillis(t, { zone: s.timezone }).toISODate();
+          const sameDay = all.filter((y) => y <= t && DateTime.fromMillis(y, { zone: s.timezone }).toISODate() === day).length;
+          if (minute > s.ratePerMinute || hour > s.ratePerHour || sameDay > s.ratePerDay) return false;
+        }
+        return true;
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('is deterministic given the seed, and the seed matters', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        expect(planSlots(input)).toEqual(planSlots(input));
+      }),
+      { numRuns: 50 },
+    );
+    const base: PlanInput = {
+      settings: {
+        timezone: 'America/Los_Angeles', businessHours: { start: 540, end: 1200 }, businessDays: [1, 2, 3, 4, 5, 6],
+        gapMinSeconds: 240, gapMaxSeconds: 420, skipProbability: 0.175, skipMinSeconds: 600, skipMaxSeconds: 900,
+        ratePerMinute: 5, ratePerHour: 100, ratePerDay: 250,
+      },
+      seed: 1,
+      notBefore: Date.parse('2025-07-15T16:00:00Z'),
+      items: Array.from({ length: 20 }, (_, i) => ({ id: i + 1, recipient: [] })),
+    };
+    expect(planSlots(base).slots.map((s) => s.at)).not.toEqual(planSlots({ ...base, seed: 2 }).slots.map((s) => s.at));
+  });
+});
+
+describe('planner examples', () => {
+  const la: PlanSettings = {
+    timezone: 'America/Los_Angeles', businessHours: { start: 540, end: 1200 }, businessDays: [1, 2, 3, 4, 5, 6, 7],
+    gapMinSeconds: 240, gapMaxSeconds: 420, skipProbability: 0, skipMinSeconds: 600, skipMaxSeconds: 900,
+    ratePerMinute: 5, ratePerHour: 100, ratePerDay: 250,
+  };
+
+  it('opens at 09:00 local on both DST change days (PDT on the spring day, PST on the fall day)', () => {
+    const spring = planSlots({ settings: la, seed: 1, notBefore: Date.parse('2025-03-09T08:00:00Z'), items: [{ id: 1, recipient: [] }] });
+    expect(new Date(spring.slots[0]!.at).toISOString()).toBe('2025-03-09T16:00:00.000Z');
+    const fall = planSlots({ settings: la, seed: 1, notBefore: Date.parse('2025-11-02T08:00:00Z'), items: [{ id: 1, recipient: [] }] });
+    expect(new Date(fall.slots[0]!.at).toISOString()).toBe('2025-11-02T17:00:00.000Z');
+  });
+
+  it("lets an east-coast recipient go first while a Hawaii recipient's morning has not started", () => {
+    const ny = { zone: 'America/New_York', window: { start: 480, end: 1260 } };
+    const hi = { zone: 'Pacific/Honolulu', window: { start: 480, end: 1260 } };
+    // 09:00 in Los Angeles = 06:00 in Honolulu.
+    const r = planSlots({
+      settings: la, seed: 3, notBefore: Date.parse('2025-07-15T16:00:00Z'),
+      items: [{ id: 1, recipient: [hi] }, { id: 2, recipient: [ny] }],
+    });
+    expect(r.slots.map((s) => s.id)).toEqual([2, 1]);
+    expect(DateTime.fromMillis(r.slots[1]!.at, { zone: 'Pacific/Honolulu' }).hour).toBeGreaterThanOrEqual(8);
+  });
+
+  it('reports a recipient whose window never meets business hours as unplaceable', () => {
+    const r = planSlots({
+      settings: { ...la, businessHours: { start: 540, end: 600 } },
+      seed: 3,
+      notBefore: Date.parse('2025-07-15T16:00:00Z'),
+      items: [{ id: 1, recipient: [{ zone: 'Asia/Tokyo', window: { start: 480, end: 1260 } }] }],
+    });
+    expect(r).toEqual({ slots: [], unplaceable: [1] });
+  });
+
+  it('plans 100k approvals in well under a second', () => {
+    const zones = ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'];
+    const items = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, recipient: [{ zone: zones[i % 4]!, window: { start: 480, end: 1260 } }] }));
+    const settings = { ...la, gapMinSeconds: 1, gapMaxSeconds: 3, ratePerMinute: 1000, ratePerHour: 100_000, ratePerDay: 1_000_000 };
+    planSlots({ settings, seed: 1, notBefore: Date.parse('2025-07-15T16:00:00Z'), items: items.slice(0, 1000) });
+    const r = planSlots({ settings, seed: 1, notBefore: Date.parse('2025-07-15T16:00:00Z'), items });
+    expect(r.slots).toHaveLength(100_000);
+  });
+});
