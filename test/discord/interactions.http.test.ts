@@ -149,24 +149,29 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
     expect((await status(id)).body).toBe(before);
   });
 
-  it('Approve all updates the batch header in place and tells the clicker the count', async () => {
+  it('Approve all asks first (only the clicker sees it), then approves and the header follows through the outbox', async () => {
     const { batchId, messageIds, parentAt } = await posted('approve all', 4);
-    const r = (await h.send(buttonClick(`approve_all:${batchId}`, parentAt, approver))).json as Reply;
-    expect(r.type).toBe(7);
-    expect(JSON.stringify(r.data!.embeds)).toContain('Approved 4');
-    expect(r.data!.components).toEqual([]);
-    await h.discord.idle();
-    const note = h.peer.callsTo('POST', /^\/webhooks\/\d+\/token-/);
-    expect(note).toHaveLength(1);
-    expect(note[0]!.body).toMatchObject({ flags: 64, content: `Approved 4 messages of batch #${batchId}.` });
+    const ask = (await h.send(buttonClick(`approve_all:${batchId}`, parentAt, approver))).json as Reply;
+    expect(ask).toMatchObject({ type: 4, data: { flags: 64 } });
+    const confirmId = ((ask.data!.components as Row[])[0]!.components[0]!).custom_id;
+    expect(confirmId).toBe(`confirm:approve_all:${batchId}`);
+    for (const id of messageIds) expect((await status(id)).status).toBe('suggested');
+
+    const done = (await h.send(buttonClick(confirmId, parentAt, approver))).json as Reply;
+    expect(done).toMatchObject({ type: 7, data: { content: `Approved 4 messages of batch #${batchId}.`, components: [] } });
     for (const id of messageIds) expect((await status(id)).status).toBe('approved');
+    h.peer.reset();
+    await deliverOutbox(h.ctx, h.discord.surface);
+    const header = h.peer.callsTo('PATCH', new RegExp(`^/channels/${CHANNEL_ID}/messages/${parentAt.messageId}$`));
+    expect(JSON.stringify(header.at(-1)!.body)).toContain('Approved 4');
+    expect((header.at(-1)!.body as { components: unknown[] }).components).toEqual([]);
   });
 
-  it('Reject all rejects what is still pending', async () => {
+  it('Reject all (confirmed) rejects what is still pending', async () => {
     const { batchId, messageIds, parentAt } = await posted('reject all', 3);
-    const r = (await h.send(buttonClick(`reject_all:${batchId}`, parentAt, approver))).json as Reply;
-    expect(r.type).toBe(7);
-    await h.discord.idle();
+    const ask = (await h.send(buttonClick(`reject_all:${batchId}`, parentAt, approver))).json as Reply;
+    const confirmId = ((ask.data!.components as Row[])[0]!.components[0]!).custom_id;
+    expect(((await h.send(buttonClick(confirmId, parentAt, approver))).json as Reply).type).toBe(7);
     for (const id of messageIds) expect((await status(id)).status).toBe('rejected');
   });
 });

@@ -1,17 +1,19 @@
 /**
- * Button clicks: Approve / Edit / Reject on a card, Approve all / Reject all on a batch,
- * and the confirmation of a `/campaign` command. Each calls the approval core and then
- * shows the result in place: the message the button was on is re-rendered from current
- * state; refusals ("already approved by Dana") go only to the person who clicked.
+ * Button clicks: Approve / Edit / Reject on a card, Approve all / Reject all on a batch
+ * (asked to confirm first, as on Slack), and the confirmation of a `/campaign` command.
+ * Each calls the approval core and shows the result in place: the message the button was
+ * on is re-rendered from current state; refusals ("already approved by Dana") go only to
+ * the person who clicked.
  */
+import { ButtonStyle, ComponentType } from 'discord.js';
 import { approveAll, approveMessage, rejectAll, rejectMessage } from '../approvals.ts';
-import { loadBatchHeader } from '../cards.ts';
-import type { CardModel } from '../chatSurface.ts';
+import type { Actor } from '../actor.ts';
+import type { BatchAction, CardModel } from '../chatSurface.ts';
 import { runCampaignCommand } from '../commands.ts';
 import { actorOf, discordMarkdown, type DiscordDeps } from './context.ts';
 import { openEditModal } from './modals.ts';
 import type { Interaction } from './payload.ts';
-import { batchHeaderMessage, cardsMessage, parseButtonId, parseConfirmButtonId } from './render.ts';
+import { bulkConfirmId, cardsMessage, parseBulkConfirmId, parseButtonId, parseConfirmButtonId } from './render.ts';
 import { ephemeral, refusal } from './replies.ts';
 import type { InteractionReply } from './respond.ts';
 import { cardsAtRef } from './surface.ts';
@@ -29,6 +31,33 @@ export async function cardsUpdate(deps: DiscordDeps, i: Interaction, card: CardM
   return cardsMessage(cards.map((c) => (c.messageId === card.messageId ? card : c)));
 }
 
+/** Approve all / Reject all ask first, only the person who clicked sees the question. */
+function confirmBulk(actor: Actor, action: BatchAction, batchId: number): InteractionReply {
+  if (!actor.isApprover) return ephemeral(`Sorry ${actor.name}, only approvers can act on these messages.`);
+  const approve = action === 'approve_all';
+  return {
+    message: {
+      content: approve
+        ? `Approve every remaining suggestion of batch #${batchId}? Those with lint errors stay for review; the rest are scheduled.`
+        : `Reject every remaining suggestion of batch #${batchId}?`,
+      ephemeral: true,
+      components: [
+        {
+          type: ComponentType.ActionRow,
+          components: [
+            {
+              type: ComponentType.Button,
+              style: approve ? ButtonStyle.Success : ButtonStyle.Danger,
+              label: approve ? 'Approve all' : 'Reject all',
+              custom_id: bulkConfirmId(action, batchId),
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** Answers one button click (custom ids from render.ts). */
 export async function onButton(deps: DiscordDeps, i: Interaction, customId: string): Promise<InteractionReply> {
   const actor = actorOf(i, deps.approverRoleId);
@@ -40,14 +69,15 @@ export async function onButton(deps: DiscordDeps, i: Interaction, customId: stri
       message: { content: discordMarkdown(reply.text), ephemeral: reply.visibility === 'ephemeral' },
     };
   }
+  const bulk = parseBulkConfirmId(customId);
+  if (bulk) {
+    const r = bulk.action === 'approve_all' ? await approveAll(deps.ctx, actor, bulk.batchId) : await rejectAll(deps.ctx, actor, bulk.batchId);
+    // The answer replaces the question; the batch header and cards re-render through the outbox.
+    return { update: { body: { content: discordMarkdown(r.message), embeds: [], components: [] } } };
+  }
   const route = parseButtonId(customId);
   if (!route) return ephemeral('This button is not one of ours any more. Use `/campaign help` to see what can be done.');
-  if ('batchId' in route) {
-    const r = route.action === 'approve_all' ? await approveAll(deps.ctx, actor, route.batchId) : await rejectAll(deps.ctx, actor, route.batchId);
-    if (!r.ok) return ephemeral(r.message);
-    const header = await loadBatchHeader(deps.ctx.db.pool, deps.ctx, route.batchId);
-    return { update: batchHeaderMessage(header), message: { content: discordMarkdown(r.message), ephemeral: true } };
-  }
+  if ('batchId' in route) return confirmBulk(actor, route.action, route.batchId);
   if (route.action === 'edit') return openEditModal(deps, actor, route.messageId);
   const outcome = route.action === 'approve' ? await approveMessage(deps.ctx, actor, route.messageId) : await rejectMessage(deps.ctx, actor, route.messageId);
   if (!outcome.ok) return refusal(outcome);

@@ -70,6 +70,16 @@ export function parseButtonId(customId: string): ButtonRoute | undefined {
   return undefined;
 }
 
+/** The button that confirms a bulk action: `confirm:approve_all:<batchId>` (Slack asks the same in a dialog). */
+export function bulkConfirmId(action: BatchAction, batchId: number): string {
+  return `confirm:${action}:${batchId}`;
+}
+
+export function parseBulkConfirmId(customId: string): { action: BatchAction; batchId: number } | undefined {
+  const m = /^confirm:(approve_all|reject_all):(\d{1,15})$/.exec(customId);
+  return m ? { action: m[1] as BatchAction, batchId: Number(m[2]) } : undefined;
+}
+
 /** A confirmation button runs this `/campaign` text: `run:<command>` (none when it would pass 100 characters). */
 export function confirmButtonId(command: string): string | undefined {
   const id = `run:${command}`;
@@ -156,7 +166,7 @@ export function cardEmbed(card: CardModel, slot: number): APIEmbed {
   if (card.lint.length) fields.push(field('Lint', card.lint.map(lintLine).join('\n')));
   fields.push(field('Status', escapeMarkdown(card.statusLine ?? statusLabel(card.status))));
   return {
-    title: clip(`#${slot} · ${card.customerName} · ${card.maskedPhone}`, LIMITS.title),
+    title: clip(`#${slot} · ${escapeMarkdown(card.customerName)} · ${escapeMarkdown(card.maskedPhone)}`, LIMITS.title),
     description: clip(escapeMarkdown(card.body), LIMITS.description),
     color: STATUS_COLOR[card.status],
     fields,
@@ -237,7 +247,7 @@ export function batchHeaderMessage(h: BatchHeaderModel): DiscordMessage {
     body: {
       embeds: [
         {
-          title: clip(`Batch ${h.batchId} · ${h.campaignName}`, LIMITS.title),
+          title: clip(`Batch ${h.batchId} · ${escapeMarkdown(h.campaignName)}`, LIMITS.title),
           description: clip(
             `${h.suggestionCount} suggested SMS for segment \`${h.segmentSpec}\` (generator: ${h.generator}). Review each card in the thread below.`,
             LIMITS.description,
