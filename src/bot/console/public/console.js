@@ -46,6 +46,18 @@ function money(usd) {
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+/**
+ * Chat text as the core writes it (Slack-style *bold* and `code`), built as nodes: the
+ * markers become <strong>/<code>, everything else stays plain text.
+ */
+function richText(text) {
+  const parts = String(text ?? '').split(/(\*[^*\n]+\*|`[^`\n]+`)/);
+  return parts.map((part, i) => {
+    if (i % 2 === 0) return part;
+    return el(part.startsWith('*') ? 'strong' : 'code', {}, part.slice(1, -1));
+  });
+}
+
 function announce(text) {
   const a = $('announcer');
   a.textContent = '';
@@ -120,7 +132,7 @@ function renderCard(post) {
       el('span', { class: 'phone-masked' }, c.maskedPhone),
       el('span', { class: 'status-badge' }, c.status.replace('_', ' ')),
     ),
-    el('p', { class: 'sms', 'aria-label': 'Message text' }, c.body),
+    el('p', { class: 'sms' }, c.body),
     el('p', { class: 'card-facts' }, `${plural(c.segments, 'segment')} · ${c.encoding} · about ${money(c.estimatedCostUsd)}`),
     renderFacts(c.context),
     c.rationale ? el('p', { class: 'rationale' }, c.rationale) : null,
@@ -173,7 +185,7 @@ function renderMessage(post) {
     'article',
     { class: `post tone-${m.tone || 'info'}`, id: `post-${post.id}`, tabindex: '-1' },
     el('div', { class: 'post-meta' }, m.title ? el('h3', {}, m.title) : null, timeEl(post.updatedAt)),
-    el('p', { class: 'post-text' }, m.text),
+    el('p', { class: 'post-text' }, richText(m.text)),
     renderFacts(m.fields),
     image,
   );
@@ -255,10 +267,17 @@ function onPost(post) {
     return;
   }
   bumpReplyCount(post.threadId);
-  if (post.threadId === state.threadId) placePost($('thread'), post);
+  if (post.threadId !== state.threadId) return;
+  // Follow the conversation only when the reader is already at its end.
+  const pane = $('thread-pane');
+  const atEnd = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
+  placePost($('thread'), post);
+  if (atEnd) scrollToEnd(pane);
 }
 
 function onUpdate(post) {
+  // Updates carry the model only; the reply count stays what this page has counted.
+  if (post.replyCount === undefined) post.replyCount = state.posts.get(post.id)?.replyCount;
   state.posts.set(post.id, post);
   for (const feed of [$('channel'), $('thread')]) {
     if (feed.querySelector(`:scope > li[data-post="${post.id}"]`)) placePost(feed, post);
@@ -414,7 +433,7 @@ async function runCommand(text) {
     out.replaceChildren(el('p', { class: 'action-error' }, result.message || 'The command failed.'));
     return;
   }
-  const nodes = [el('pre', {}, reply.text)];
+  const nodes = [el('pre', {}, richText(reply.text))];
   if (reply.confirm) {
     const confirm = reply.confirm;
     nodes.push(
@@ -450,7 +469,7 @@ async function loadPhones() {
 function renderPhone(phone) {
   const slug = phone.phone.replace(/\D/g, '');
   const who = phone.name || phone.phone;
-  const input = el('input', { id: `reply-${slug}`, name: 'body', maxlength: '1600', autocomplete: 'off', placeholder: 'Reply as the customer' });
+  const input = el('input', { id: `reply-${slug}`, name: 'body', maxlength: '1600', autocomplete: 'off', placeholder: 'Reply…' });
   const form = el(
     'form',
     { class: 'reply', onsubmit: (e) => sendReply(e, phone.phone, input, input.value) },
