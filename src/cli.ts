@@ -11,6 +11,7 @@ import { registerDemo } from './cli/commands/demo.ts';
 import { registerGenerate } from './cli/commands/generate.ts';
 import { registerDiscord } from './cli/commands/discord.ts';
 import { registerReport } from './cli/commands/report.ts';
+import { registerImport } from './cli/commands/import.ts';
 import { registerPreview } from './cli/commands/preview.ts';
 
 const program = new Command()
@@ -26,6 +27,7 @@ registerStatus(program);
 registerGenerate(program);
 registerDiscord(program);
 registerReport(program);
+registerImport(program);
 registerPreview(program);
 
 try {
