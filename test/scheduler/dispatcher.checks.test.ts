@@ -1,0 +1,145 @@
+/**
+ * The dispatcher against the local outbox provider: what goes out, what is held, what is
+ * cancelled or sent back for review, and that the attempt is on record before the send.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
+import { auditFor } from '../../src/db/queries/audit.ts';
+import { handleInboundSms } from '../../src/sms/inbound.ts';
+import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
+import type { OutboundSms, SmsProvider } from '../../src/sms/provider.ts';
+import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { outboxFor, statusOf, testContext } from './support.ts';
+
+describe.each(engines)('dispatcher checks on %s', (engine) => {
+  let db: Database;
+  let ctx: ReturnType<typeof testContext>;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    ctx = testContext(db);
+  });
+  afterAll(() => db?.close());
+
+  async function due(opts: { settings?: Record<string, unknown>; status?: string; consent?: string; body?: string; minutesAgo?: number; testMode?: string[] } = {}) {
+    const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, status: opts.status, settings: opts.settings });
+    if (opts.testMode) await db.pool.query('UPDATE campaigns SET test_mode = true, test_numbers = $2 WHERE id = $1', [campaignId, opts.testMode]);
+    const customer = await insertCustomer(db.pool, { consent: opts.consent, timezone: 'America/Los_Angeles', state: 'CA' });
+    const id = await insertMessage(db.pool, {
+      campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, body: opts.body,
+      scheduledAt: new Date(ctx.clock.now().getTime() - (opts.minutesAgo ?? 1) * 60_000),
+    });
+    return { campaignId, id, phone: customer.phone };
+  }
+
+  const fresh = () => new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 });
+
+  it('sends a due message once, with the attempt recorded before the provider call', async () => {
+    const m = await due();
+    const seen: string[] = [];
+    const spy: SmsProvider = {
+      name: 'outbox',
+      send: async (msg: OutboundSms) => {
+        seen.push((await statusOf(db, m.id)).status);
+        return new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+      },
+      listSent: async () => [],
+    };
+    await new Dispatcher(ctx, spy).runOnce();
+    expect(seen).toEqual(['sending']);
+    const s = await statusOf(db, m.id);
+    expect(s).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(await outboxFor(db, m.phone)).toHaveLength(1);
+    expect((await auditFor(db.pool, 'message', m.id)).map((a) => a.action)).toEqual(['sending', 'sent', 'delivered']);
+    await fresh().runOnce();
+    expect(await outboxFor(db, m.phone)).toHaveLength(1);
+  });
+
+  it('cancels messages to opted-out numbers and to customers without consent, sending nothing', async () => {
+    const out = await due();
+    await db.pool.query(`INSERT INTO contact_status (phone, status, source) VALUES ($1, 'opted_out', 'test')`, [out.phone]);
+    const noConsent = await due({ consent: 'unknown' });
+    await fresh().runOnce();
+    expect(await statusOf(db, out.id)).toMatchObject({ status: 'cancelled' });
+    expect(await statusOf(db, noConsent.id)).toMatchObject({ status: 'cancelled' });
+    expect(await outboxFor(db, out.phone)).toHaveLength(0);
+    expect(await outboxFor(db, noConsent.phone)).toHaveLength(0);
+  });
+
+  it('holds a paused campaign and test-mode messages to non-test numbers', async () => {
+    const paused = await due({ status: 'paused' });
+    const test = await due({ testMode: ['+14155550100'] });
+    await fresh().runOnce();
+    expect(await statusOf(db, paused.id)).toMatchObject({ status: 'approved', attempts: 0 });
+    expect(await statusOf(db, test.id)).toMatchObject({ status: 'approved', attempts: 0 });
+  });
+
+  it('sends a message past the allowed lateness back for review instead', async () => {
+    const late = await due({ minutesAgo: 121 });
+    await fresh().runOnce();
+    expect(await statusOf(db, late.id)).toMatchObject({ status: 'needs_review' });
+    expect(await outboxFor(db, late.phone)).toHaveLength(0);
+  });
+
+  it('moves a message found outside its windows to when they open, without sending', async () => {
+    // 10:00 in Los Angeles, but business hours 12:00-13:00 there.
+    const m = await due({ settings: { businessHours: { start: 720, end: 780 } } });
+    await fresh().runOnce();
+    const s = await statusOf(db, m.id);
+    expect(s.status).toBe('approved');
+    expect(s.scheduled_send_time!.toISOString()).toBe('2025-07-16T19:00:00.000Z');
+  });
+
+  it('never exceeds the per-minute cap in one claim', async () => {
+    const settings = { ratePerMinute: 2 };
+    const first = await due({ settings });
+    const ids = [first.id];
+    for (let i = 0; i < 4; i++) {
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles' });
+      ids.push(await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) }));
+    }
+    await fresh().runOnce();
+    const statuses = await Promise.all(ids.map((id) => statusOf(db, id)));
+    expect(statuses.filter((s) => s.status === 'delivered')).toHaveLength(2);
+    expect(statuses.filter((s) => s.status === 'approved')).toHaveLength(3);
+  });
+
+  it('sends [BUBBLE]s as separate SMS, in order, as one message', async () => {
+    const m = await due({ body: 'Hi Ana! [BUBBLE] We saved you a seat. [BUBBLE] Reply STOP to opt out' });
+    await fresh().runOnce();
+    expect((await outboxFor(db, m.phone)).map((o) => o.body)).toEqual(['Hi Ana!', 'We saved you a seat.', 'Reply STOP to opt out']);
+    const s = await statusOf(db, m.id);
+    expect(s.status).toBe('delivered');
+    expect(s.extra_provider_ids).toHaveLength(2);
+  });
+
+  it('a STOP that lands while the send is in flight: the in-flight SMS goes once, nothing after it', async () => {
+    const m = await due();
+    const otherCampaign = await insertCampaign(db.pool, { name: `other-${engine}` });
+    const pendingElsewhere = await insertMessage(db.pool, { campaignId: otherCampaign, status: 'approved', phone: m.phone, scheduledAt: new Date(ctx.clock.now().getTime() + 3_600_000) });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inFlight = new Promise<void>((r) => (entered = r));
+    const slow: SmsProvider = {
+      name: 'outbox',
+      send: async (msg) => {
+        entered();
+        await gate;
+        return new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+      },
+      listSent: (to, since) => new OutboxSmsProvider(db.pool, ctx.clock).listSent(to, since),
+    };
+    const run = new Dispatcher(ctx, slow).runOnce();
+    await inFlight;
+    const stop = await handleInboundSms(ctx, { providerMessageId: `SMin-${engine}-1`, from: m.phone, body: 'STOP' });
+    expect(stop.cancelled).toBe(1);
+    release();
+    await run;
+    await fresh().runOnce();
+    expect(await outboxFor(db, m.phone)).toHaveLength(1);
+    expect(await statusOf(db, pendingElsewhere)).toMatchObject({ status: 'cancelled' });
+  });
+});
