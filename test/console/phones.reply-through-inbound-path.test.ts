@@ -88,6 +88,15 @@ describe.each(engines)('the phone panel over the outbox provider on %s', (engine
     ]);
   });
 
+  it('serves the 14-day activity chart as an SVG image with its alt text', async () => {
+    const r = await call(running.base, '/api/activity');
+    expect(r.status).toBe(200);
+    expect(r.body.alt).toMatch(/^All campaigns, last 14 days: \d+ sent, \d+ replies, \d+ opt-outs/);
+    const svg = Buffer.from(r.body.svgBase64 as string, 'base64').toString('utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('role="img"');
+  });
+
   it('refuses a reply from something that is not a phone number, or an empty one', async () => {
     expect((await call(running.base, '/api/phones/12345/reply', { body: 'hi' })).status).toBe(400);
     const empty = await call(running.base, `/api/phones/${encodeURIComponent('+14155550100')}/reply`, { body: '   ' });

@@ -6,6 +6,7 @@
 import express from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
+import { activityChartAlt, activitySeries, renderActivityChartSvg } from '../../analytics/chart.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../actor.ts';
 import { approveAll, approveMessage, editMessage, rejectAll, rejectMessage, validateEdit, type ActionOutcome } from '../approvals.ts';
@@ -129,6 +130,13 @@ export function consoleApi(ctx: AppContext, events: ConsoleEvents): express.Rout
     const result = await replyFromPhone(ctx, phone, body.body);
     events.publish({ type: 'phones' });
     res.json({ ok: true, ...result });
+  });
+
+  // The 14-day activity chart, as an SVG the page shows in an <img> (images run no scripts).
+  api.get('/activity', async (_req, res) => {
+    const series = await activitySeries(q, { days: 14, now: ctx.clock.now(), timezone: ctx.config.campaignDefaults.timezone });
+    const svg = renderActivityChartSvg(series);
+    res.json({ ok: true, alt: activityChartAlt(series), svgBase64: Buffer.from(svg).toString('base64') });
   });
 
   api.post('/demo', async (req, res) => {

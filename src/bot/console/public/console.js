@@ -520,9 +520,21 @@ async function sendReply(event, phone, input, body) {
   await loadPhones();
 }
 
+async function loadActivity() {
+  if (!$('activity').open) return;
+  const data = await api('/activity');
+  if (!data.ok) return;
+  const img = $('activity-chart');
+  img.alt = data.alt;
+  img.src = `data:image/svg+xml;base64,${data.svgBase64}`;
+}
+
 function schedulePhones() {
   clearTimeout(state.phonesTimer);
-  state.phonesTimer = setTimeout(loadPhones, 150);
+  state.phonesTimer = setTimeout(() => {
+    loadPhones();
+    loadActivity();
+  }, 150);
   const active = document.querySelector('.pane[data-active="true"]');
   if (active && active.id !== 'phones-pane') $('phones-badge').hidden = false;
 }
@@ -580,6 +592,7 @@ function start() {
   $('actor-form').addEventListener('submit', (e) => e.preventDefault());
   for (const tab of document.querySelectorAll('.tabs button')) tab.addEventListener('click', () => showPane(tab.dataset.pane));
   $('demo-button').addEventListener('click', loadDemo);
+  $('activity').addEventListener('toggle', loadActivity);
   $('command-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const text = $('command-input').value.trim().replace(/^\/campaign\s*/, '');
