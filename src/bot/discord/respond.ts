@@ -98,7 +98,8 @@ export async function answerInTime(
   const late = new Promise<'late'>((r) => {
     timer = setTimeout(() => r('late'), opts.deferAfterMs);
   });
-  const first = await Promise.race([settled, late]);
+  // deferAfterMs <= 0 always defers (an install that wants every answer as a follow-up).
+  const first = opts.deferAfterMs <= 0 ? 'late' : await Promise.race([settled, late]);
   clearTimeout(timer);
 
   if (first !== 'late') {
