@@ -16,6 +16,7 @@ import { effectiveSettings } from '../campaigns/settings.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { estimateCostUsd } from '../domain/smsSegments.ts';
 import { AppError } from '../errors.ts';
+import { campaignVariants, splitIntoArms, variantOverrides } from '../analytics/variants.ts';
 import { briefFromJson, parseBrief, type CampaignBrief } from './brief.ts';
 import { countFindings } from './lint.ts';
 import { createCompleter } from './openaiClient.ts';
@@ -30,7 +31,7 @@ import {
   type AudienceOptions,
 } from './queries.ts';
 import { CAMPAIGN_TYPES, campaignTypeFor, parseSegment, type CampaignType } from './segments.ts';
-import { openAiDrafts, templateDraft, templateDrafts, type Draft, type SuggestJob } from './suggest.ts';
+import { openAiDrafts, templateDraft, templateDrafts, type AiStats, type Draft, type SuggestJob } from './suggest.ts';
 
 export interface GenerateInput {
   campaign: string;
@@ -100,6 +101,8 @@ export async function generateBatch(
   const customers = await selectAudience(ctx.db.pool, segment.criteria, audience, input.limit);
   const seed = input.seed ?? randomInt(2 ** 31 - 1);
   const job: SuggestJob = { type, brief, settings, seed };
+  const arms = experimentArms(existing, job, customers);
+  const jobOf = new Map(arms.flatMap((a) => a.customers.map((c) => [c.phone, a.job] as const)));
 
   if (input.dryRun) {
     return {
@@ -114,7 +117,7 @@ export async function generateBatch(
       sample: customers.slice(0, SAMPLE_SIZE).map((c) => ({
         name: c.name ?? 'Unknown',
         phone: maskPhone(c.phone),
-        ...(generator === 'templates' ? { body: templateDraft(c, job).body } : {}),
+        ...(generator === 'templates' ? { body: templateDraft(c, jobOf.get(c.phone) ?? job).body } : {}),
       })),
     };
   }
@@ -130,11 +133,18 @@ export async function generateBatch(
   let llmUsage: Record<string, unknown>;
   if (generator === 'openai') {
     const completer = createCompleter(ctx.config.openai!);
-    const r = await openAiDrafts(completer, customers, job, ctx.config.openai!.concurrency, onProgress);
-    drafts = r.drafts;
-    llmUsage = { generator: 'openai', seed, ...completer.usage(), ...r.stats };
+    const stats: AiStats = { formatRetries: 0, regenerations: 0, fallbacks: 0, fallbackReasons: [] };
+    drafts = await draftByArm(arms, customers, onProgress, async (arm, progress) => {
+      const r = await openAiDrafts(completer, arm.customers, arm.job, ctx.config.openai!.concurrency, progress);
+      stats.formatRetries += r.stats.formatRetries;
+      stats.regenerations += r.stats.regenerations;
+      stats.fallbacks += r.stats.fallbacks;
+      stats.fallbackReasons.push(...r.stats.fallbackReasons.slice(0, 5 - stats.fallbackReasons.length));
+      return r.drafts;
+    });
+    llmUsage = { generator: 'openai', seed, ...completer.usage(), ...stats };
   } else {
-    drafts = templateDrafts(customers, job, onProgress);
+    drafts = await draftByArm(arms, customers, onProgress, async (arm, progress) => templateDrafts(arm.customers, arm.job, progress));
     llmUsage = { generator: 'templates', seed };
   }
 
@@ -154,7 +164,9 @@ export async function generateBatch(
       surface = home.surface;
     }
     if (!created && givenBrief && JSON.stringify(briefFromJson(campaign.brief)) !== JSON.stringify(givenBrief)) {
-      await updateCampaignBrief(c, { campaignId: campaign.id, brief: givenBrief as Record<string, unknown>, before: campaign.brief, actor: input.actor, surface: input.surface });
+      // A new brief text replaces the brief but keeps the campaign's A/B variants.
+      const keep = campaign.brief.variants !== undefined ? { variants: campaign.brief.variants } : {};
+      await updateCampaignBrief(c, { campaignId: campaign.id, brief: { ...givenBrief, ...keep }, before: campaign.brief, actor: input.actor, surface: input.surface });
     }
 
     const batchId = await insertBatch(c, { campaignId: campaign.id, segmentSpec: segment.spec, generator, createdBy: input.actor, createdAt: now });
@@ -186,6 +198,45 @@ export async function generateBatch(
       sample: kept.slice(0, SAMPLE_SIZE).map((d) => ({ name: d.name ?? 'Unknown', phone: maskPhone(d.phone), body: d.body })),
     };
   });
+}
+
+interface Arm<C> {
+  /** The A/B variant name, or null when the campaign defines no variants. */
+  variant: string | null;
+  customers: C[];
+  job: SuggestJob;
+}
+
+/**
+ * A/B variants from the stored brief (src/analytics/variants.ts): each customer's arm follows
+ * from the campaign seed and their phone, and the arm's brief fields override the campaign's.
+ * Without variants: one arm with everybody.
+ */
+function experimentArms<C extends { phone: string }>(campaign: CampaignRow | undefined, job: SuggestJob, customers: C[]): Arm<C>[] {
+  const variants = campaign ? campaignVariants(campaign.brief) : null;
+  if (!campaign || !variants) return [{ variant: null, customers, job }];
+  return splitIntoArms(campaign.seed, customers, variants).map((a) => ({
+    variant: a.variant.name,
+    customers: a.customers,
+    job: { ...job, brief: { ...job.brief, ...briefFromJson(variantOverrides(a.variant)) } },
+  }));
+}
+
+/** Writes each arm's drafts, tags them with its variant, and returns them in audience order. */
+async function draftByArm<C extends { phone: string }>(
+  arms: Arm<C>[],
+  customers: readonly C[],
+  onProgress: ((done: number, total: number) => void) | undefined,
+  write: (arm: Arm<C>, progress: ((done: number) => void) | undefined) => Promise<Draft[]>,
+): Promise<Draft[]> {
+  const byPhone = new Map<string, Draft>();
+  let before = 0;
+  for (const arm of arms) {
+    const drafts = await write(arm, onProgress && ((done) => onProgress(before + done, customers.length)));
+    for (const d of drafts) byPhone.set(d.phone, arm.variant ? { ...d, variant: arm.variant } : d);
+    before += arm.customers.length;
+  }
+  return customers.map((c) => byPhone.get(c.phone)!);
 }
 
 function chooseGenerator(config: Config, wanted: GenerateInput['generator']): 'openai' | 'templates' {
