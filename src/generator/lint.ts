@@ -48,7 +48,10 @@ export interface MessageMeasure {
 }
 
 export function measureMessage(body: string): MessageMeasure {
-  const bubbles = splitBubbles(body).map((b) => analyzeSms(b));
+  return measureOf(splitBubbles(body).map((b) => analyzeSms(b)));
+}
+
+function measureOf(bubbles: SegmentInfo[]): MessageMeasure {
   const segments = bubbles.reduce((a, b) => a + b.segments, 0);
   return {
     segments,
@@ -72,9 +75,20 @@ export function withOptOutText(body: string, settings: Pick<CampaignSettings, 'r
 
 /** Lints one message body. Pure; findings in rule order. */
 export function lintMessage(body: string, lc: LintContext): LintFinding[] {
+  const bubbles = splitBubbles(body);
+  return lintBubbles(body, bubbles, bubbles.map((b) => analyzeSms(b)), lc);
+}
+
+/** Measures and lints in one pass (each bubble is analysed once). */
+export function measureAndLint(body: string, lc: LintContext): { measure: MessageMeasure; lint: LintFinding[] } {
+  const bubbles = splitBubbles(body);
+  const infos = bubbles.map((b) => analyzeSms(b));
+  return { measure: measureOf(infos), lint: lintBubbles(body, bubbles, infos, lc) };
+}
+
+function lintBubbles(body: string, bubbles: string[], infos: SegmentInfo[], lc: LintContext): LintFinding[] {
   const { settings, brief } = lc;
   const out: LintFinding[] = [];
-  const bubbles = splitBubbles(body);
   const many = bubbles.length > 1;
 
   if (body.trim() === '') {
@@ -87,7 +101,7 @@ export function lintMessage(body: string, lc: LintContext): LintFinding[] {
       out.push({ rule: 'empty', severity: 'error', message: `${where} is empty: remove the extra [BUBBLE].` });
       return;
     }
-    const info = analyzeSms(b);
+    const info = infos[i]!;
     if (info.segments > settings.maxSegments) {
       out.push({
         rule: 'segments',
@@ -139,7 +153,7 @@ export function lintMessage(body: string, lc: LintContext): LintFinding[] {
     });
   }
 
-  const allowed = new Set(offerTokens([brief.offer, brief.goal].filter(Boolean).join(' ')));
+  const allowed = briefOffers([brief.offer, brief.goal].filter(Boolean).join(' '));
   const extra = unique(offerTokens(body)).filter((t) => !allowed.has(t));
   if (extra.length) {
     out.push({
@@ -227,6 +241,19 @@ export function offerTokens(text: string): string[] {
   }
   if (/\b(?:bogo|buy\s+one,?\s+get\s+one)\b/i.test(text)) tokens.push('bogo');
   return tokens;
+}
+
+const briefOfferCache = new Map<string, Set<string>>();
+
+/** The offers a brief allows; cached because a batch lints many texts against one brief. */
+function briefOffers(text: string): Set<string> {
+  let set = briefOfferCache.get(text);
+  if (!set) {
+    set = new Set(offerTokens(text));
+    if (briefOfferCache.size > 100) briefOfferCache.clear();
+    briefOfferCache.set(text, set);
+  }
+  return set;
 }
 
 function describeToken(t: string): string {

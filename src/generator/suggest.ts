@@ -13,7 +13,7 @@ import type { CampaignSettings } from '../campaigns/settings.ts';
 import { AppError } from '../errors.ts';
 import type { CampaignBrief } from './brief.ts';
 import { contextItems, customerFacts, type AudienceCustomer, type CustomerFacts } from './context.ts';
-import { hasErrors, lintMessage, measureMessage, withOptOutText, type LintContext } from './lint.ts';
+import { hasErrors, measureAndLint, withOptOutText, type LintContext } from './lint.ts';
 import type { Completer } from './openaiClient.ts';
 import { mapPool } from './pool.ts';
 import { customerDataMessage, lintFeedbackMessage, systemPrompt } from './prompt.ts';
@@ -43,7 +43,7 @@ export function finishDraft(
   lc: LintContext,
 ): Draft {
   const body = withOptOutText(s.body, lc.settings);
-  const m = measureMessage(body);
+  const { measure: m, lint } = measureAndLint(body, lc);
   return {
     customerId: customer.id,
     name: customer.name,
@@ -55,7 +55,7 @@ export function finishDraft(
     encoding: m.encoding,
     context: contextItems(facts),
     rationale: s.rationale,
-    lint: lintMessage(body, lc),
+    lint,
   };
 }
 
