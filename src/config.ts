@@ -165,7 +165,7 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url('https://api.openai.com/v1'),
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
-  OPENAI_CONCURRENCY: num('8', { min: 1, max: 64, int: true }).default(8),
+  OPENAI_CONCURRENCY: num('20', { min: 1, max: 64, int: true }).default(20),
   OPENAI_TIMEOUT_SECONDS: num('30', { min: 0.1, max: 600 }).default(30),
   OPENAI_MAX_RETRIES: num('3', { min: 0, max: 10, int: true }).default(3),
   FREQUENCY_CAP_DAYS: num('7', { min: 0, max: 365, int: true }).default(7),
