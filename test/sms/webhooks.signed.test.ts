@@ -1,0 +1,131 @@
+/**
+ * POST /twilio/inbound and /twilio/status, signed exactly as Twilio signs them (forged:
+ * 403 and nothing written), idempotent by MessageSid, statuses never moving backwards.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
+import { mountTwilioWebhooks } from '../../src/sms/webhooks.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { twilioSignature } from '../peers/twilio.ts';
+import { statusOf, testContext } from '../scheduler/support.ts';
+
+const PUBLIC_URL = 'https://smsops.example.com';
+const TOKEN = 'webhook-auth-token';
+
+describe.each(engines)('Twilio webhooks on %s', (engine) => {
+  let db: Database;
+  let server: Server;
+  let base: string;
+  let campaignId: number;
+  let batchId: number;
+  let sid = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    const ctx = testContext(db, {
+      TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM_NUMBER: '+14155550100', PUBLIC_URL,
+    });
+    const app = express();
+    mountTwilioWebhooks(app, ctx);
+    server = await new Promise<Server>((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    campaignId = await insertCampaign(db.pool, { name: `hooks-${engine}` });
+    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
+    batchId = rows[0].id;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+    await db?.close();
+  });
+
+  async function post(path: string, params: Record<string, string>, opts: { forge?: boolean } = {}) {
+    const signature = await twilioSignature(opts.forge ? 'wrong-token' : TOKEN, PUBLIC_URL + path, params);
+    return fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+  const count = async (sql: string, args: unknown[]) => Number((await db.pool.query(sql, args)).rows[0].n);
+
+  async function sentMessage() {
+    const c = await insertCustomer(db.pool, { name: 'Andrew Thompson' });
+    const id = await insertMessage(db.pool, { campaignId, batchId, status: 'sent', phone: c.phone, customerId: c.id });
+    await db.pool.query('UPDATE campaign_messages SET sent_at = now() WHERE id = $1', [id]);
+    const { rows } = await db.pool.query('SELECT provider_message_id FROM campaign_messages WHERE id = $1', [id]);
+    return { id, phone: c.phone, pid: rows[0].provider_message_id as string };
+  }
+
+  it('refuses a forged inbound SMS with 403 and writes nothing', async () => {
+    const m = await sentMessage();
+    const res = await post('/twilio/inbound', { MessageSid: 'SMforged1', From: m.phone, To: '+14155550100', Body: 'STOP' }, { forge: true });
+    expect(res.status).toBe(403);
+    expect(await count('SELECT count(*) AS n FROM inbound_messages WHERE provider_message_id = $1', ['SMforged1'])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM contact_status WHERE phone = $1`, [m.phone])).toBe(0);
+  });
+
+  it('STOP records the opt-out, cancels pending messages everywhere, posts in the thread; a retry changes nothing', async () => {
+    const m = await sentMessage();
+    const other = await insertCampaign(db.pool, { name: `hooks-other-${engine}` });
+    const pending = [
+      await insertMessage(db.pool, { campaignId: other, status: 'approved', phone: m.phone }),
+      await insertMessage(db.pool, { campaignId: (await insertCampaign(db.pool, { name: `hooks-third-${engine}` })), status: 'suggested', phone: m.phone }),
+    ];
+    const params = { MessageSid: `SMin${engine}${++sid}`, From: m.phone, To: '+14155550100', Body: '  Stop. ' };
+    for (let i = 0; i < 2; i++) {
+      const res = await post('/twilio/inbound', params);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('<Response></Response>');
+    }
+    expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [m.phone])).rows[0].status).toBe('opted_out');
+    for (const id of pending) expect((await statusOf(db, id)).status).toBe('cancelled');
+    expect(await count('SELECT count(*) AS n FROM inbound_messages WHERE from_phone = $1', [m.phone])).toBe(1);
+    const posts = await db.pool.query(`SELECT payload FROM chat_outbox WHERE kind = 'thread' AND batch_id = $1 AND payload->'message'->>'text' LIKE $2`, [batchId, `%opted out%`]);
+    expect(posts.rows).toHaveLength(1);
+    expect(posts.rows[0].payload.message.text).toMatch(/^Andrew Thompson \(\+1415\*\*\*\d{4}\) opted out/);
+  });
+
+  it('HELP is answered with TwiML; START re-subscribes', async () => {
+    const m = await sentMessage();
+    const help = await post('/twilio/inbound', { MessageSid: `SMh${engine}${++sid}`, From: m.phone, Body: 'help' });
+    expect(await help.text()).toMatch(/<Response><Message>Reply STOP to unsubscribe/);
+    await post('/twilio/inbound', { MessageSid: `SMs${engine}${++sid}`, From: m.phone, Body: 'STOP' });
+    await post('/twilio/inbound', { MessageSid: `SMst${engine}${++sid}`, From: m.phone, Body: 'unstop' });
+    expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [m.phone])).rows[0].status).toBe('subscribed');
+  });
+
+  it('a free-text reply is stored and posted with the name, flagged when it reads like an opt-out', async () => {
+    const m = await sentMessage();
+    await post('/twilio/inbound', { MessageSid: `SMr${engine}${++sid}`, From: m.phone, Body: 'please stop texting me' });
+    const { rows } = await db.pool.query('SELECT kind, likely_opt_out, message_id FROM inbound_messages WHERE from_phone = $1', [m.phone]);
+    expect(rows[0]).toEqual({ kind: 'reply', likely_opt_out: true, message_id: m.id });
+    const post2 = await db.pool.query(`SELECT payload FROM chat_outbox WHERE kind = 'thread' AND payload->'message'->>'text' LIKE $1`, [`Andrew Thompson%please stop texting me%`]);
+    expect(post2.rows[0].payload.message.title).toMatch(/opt-out/);
+    // Not a keyword: the number is not opted out by it.
+    expect(await count('SELECT count(*) AS n FROM contact_status WHERE phone = $1', [m.phone])).toBe(0);
+  });
+
+  it('status callbacks: forged ones are refused, duplicates and out-of-order ones change nothing', async () => {
+    const m = await sentMessage();
+    expect((await post('/twilio/status', { MessageSid: m.pid, MessageStatus: 'delivered' }, { forge: true })).status).toBe(403);
+    expect(await count('SELECT count(*) AS n FROM delivery_events WHERE provider_message_id = $1', [m.pid])).toBe(0);
+
+    expect((await post('/twilio/status', { MessageSid: m.pid, MessageStatus: 'delivered' })).status).toBe(204);
+    expect((await post('/twilio/status', { MessageSid: m.pid, MessageStatus: 'delivered' })).status).toBe(204);
+    expect((await post('/twilio/status', { MessageSid: m.pid, MessageStatus: 'sent' })).status).toBe(204);
+    expect((await statusOf(db, m.id)).status).toBe('delivered');
+    expect(await count('SELECT count(*) AS n FROM delivery_events WHERE provider_message_id = $1', [m.pid])).toBe(2);
+    const { rows } = await db.pool.query(`SELECT version FROM campaign_messages WHERE id = $1`, [m.id]);
+    expect(await count(`SELECT count(*) AS n FROM chat_outbox WHERE dedupe_key = $1`, [`card:${m.id}:v${rows[0].version}`])).toBe(1);
+
+    const f = await sentMessage();
+    await post('/twilio/status', { MessageSid: f.pid, MessageStatus: 'undelivered', ErrorCode: '30007' });
+    expect(await statusOf(db, f.id)).toMatchObject({ status: 'undelivered', error_code: '30007' });
+  });
+});
