@@ -163,6 +163,12 @@ export function activityChartAlt(series: ActivitySeries): string {
   return `${series.title}: ${t.sent} sent, ${t.replies} replies, ${t.optOuts} opt-outs (per day, ${series.timezone})`;
 }
 
+/** The chart as a chat attachment, ready for `ChatMessage.image` (e.g. the daily summary). */
+export function activityChartAttachment(series: ActivitySeries): { filename: string; base64: string; alt: string } {
+  const last = series.days[series.days.length - 1]?.day ?? 'chart';
+  return { filename: `activity-${last}.png`, base64: renderActivityChartPng(series).toString('base64'), alt: activityChartAlt(series) };
+}
+
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }

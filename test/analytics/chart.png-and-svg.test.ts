@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityChartAlt, activitySeries, renderActivityChartPng, renderActivityChartSvg, type ActivitySeries } from '../../src/analytics/chart.ts';
+import { activityChartAlt, activityChartAttachment, activitySeries, renderActivityChartPng, renderActivityChartSvg, type ActivitySeries } from '../../src/analytics/chart.ts';
 import { PNG_SIGNATURE, crc32 } from '../../src/analytics/png.ts';
 import type { Database } from '../../src/db/database.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
@@ -86,8 +86,12 @@ describe('activity chart rendering', () => {
     expect(readChunks(renderActivityChartPng(empty)).length).toBe(3);
   });
 
-  it('alt text names the totals', () => {
+  it('alt text names the totals; the attachment carries the PNG for ChatMessage.image', () => {
     expect(activityChartAlt(series())).toBe('Spring <win-back> & more: 1547 sent, 26 replies, 2 opt-outs (per day, America/Los_Angeles)');
+    const image = activityChartAttachment(series());
+    expect(image.filename).toBe('activity-2026-11-23.png');
+    expect(image.alt).toBe(activityChartAlt(series()));
+    expect(Buffer.from(image.base64, 'base64').equals(renderActivityChartPng(series()))).toBe(true);
   });
 });
 
