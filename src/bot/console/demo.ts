@@ -18,25 +18,26 @@ export const DEMO_CAMPAIGN = 'Demo: we miss you';
 
 const DEMO_BRIEF = {
   goal: 'Win back regulars who have not visited in a while',
-  offer: 'a free pastry with any drink',
+  offer: '10% off your next visit',
   tone: 'warm and friendly',
-  brand: 'Bean There',
+  brand: 'Main Street',
 };
 
 /**
- * Pacing for the demo campaign, in app-clock seconds: gaps of 1-2.5 minutes and an
- * occasional 4-7 minute pause. With the demo clock at 30x that is a send every 2-5 s.
+ * Pacing for the demo campaign, in app-clock seconds: gaps of 45-105 s and an occasional
+ * 4-6 minute pause. With the demo clock at 40x that is a send every 1-3 s, and a batch of
+ * about 45 approved messages goes out in two to three minutes.
  * The numbers are fictional, so the campaign may send at any hour of any day.
  */
 export const DEMO_SETTINGS: SettingsOverrides = {
   businessHours: { start: 0, end: 23 * 60 + 59 },
   businessDays: [1, 2, 3, 4, 5, 6, 7],
   recipientQuietHours: null,
-  gapMinSeconds: 60,
-  gapMaxSeconds: 150,
+  gapMinSeconds: 45,
+  gapMaxSeconds: 105,
   skipProbability: 0.1,
   skipMinSeconds: 240,
-  skipMaxSeconds: 420,
+  skipMaxSeconds: 360,
   ratePerMinute: 5,
   ratePerHour: 100,
   ratePerDay: 250,

@@ -16,7 +16,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('run the service on a fast clock with demo data in a fresh embedded database: a whole campaign in a couple of minutes')
-    .option('--speed <factor>', 'how many times faster than real time the clock runs', '30')
+    .option('--speed <factor>', 'how many times faster than real time the clock runs', '40')
     .action(async (opts: { speed: string }) => {
       const speed = Number(opts.speed);
       if (!Number.isFinite(speed) || speed < 1 || speed > 3600) {

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CAMPAIGN, DEMO_SETTINGS } from '../../src/bot/console/demo.ts';
+import type { Database } from '../../src/db/database.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { call } from './http.ts';
+import { startConsole, type RunningConsole } from './support.ts';
+
+describe.each(engines)('demo data on %s', (engine) => {
+  let db: Database;
+  let running: RunningConsole;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    running = await startConsole(db);
+  });
+  afterAll(async () => {
+    await running?.close();
+    await db?.close();
+  });
+
+  it('loads the example customers and a first batch for the console, with relaxed pacing', async () => {
+    expect((await call(running.base, '/api/channel')).body.empty).toBe(true);
+
+    const r = await call(running.base, '/api/demo', { actor: 'Dana' });
+
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ ok: true });
+    const { imported, batchId, suggestions } = r.body as { imported: number; batchId: number; suggestions: number };
+    expect(imported).toBeGreaterThan(0);
+    expect(suggestions).toBeGreaterThan(0);
+    const campaign = await db.pool.query('SELECT name, chat_surface, chat_channel, settings FROM campaigns');
+    expect(campaign.rows).toEqual([{ name: DEMO_CAMPAIGN, chat_surface: 'console', chat_channel: 'console', settings: DEMO_SETTINGS }]);
+    const post = await db.pool.query(`SELECT surface, kind FROM chat_outbox WHERE batch_id = $1 AND kind = 'batch'`, [batchId]);
+    expect(post.rows).toEqual([{ surface: 'console', kind: 'batch' }]);
+    const customers = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM customers');
+    expect(customers.rows[0]!.n).toBe(imported);
+    expect((await call(running.base, '/api/channel')).body.empty).toBe(false);
+  });
+
+  it('refuses to load into a database that has data', async () => {
+    const again = await call(running.base, '/api/demo', {});
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ ok: false });
+    const campaigns = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM campaigns');
+    expect(campaigns.rows[0]!.n).toBe(1);
+  });
+});
