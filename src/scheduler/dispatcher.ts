@@ -373,9 +373,13 @@ export class Dispatcher {
       const known = await knownProviderIds(this.ctx.db.pool, listed.map((l) => l.providerMessageId));
       const free = listed.filter((l) => !known.has(l.providerMessageId));
       const ids: string[] = [];
+      let firstStatus = '';
       for (const bubble of splitBubbles(m.body)) {
         const hit = free.find((l) => l.body.trim() === bubble && !ids.includes(l.providerMessageId));
-        if (hit) ids.push(hit.providerMessageId);
+        if (hit) {
+          if (ids.length === 0) firstStatus = hit.status;
+          ids.push(hit.providerMessageId);
+        }
       }
       await this.ctx.db.tx(async (c) => {
         let r;
@@ -385,7 +389,16 @@ export class Dispatcher {
             action: 'reconciled_sent',
             set: { provider_message_id: ids[0], extra_provider_ids: ids.slice(1), provider: this.sms.name, sent_at: now },
           });
-          if (r.ok) out.found++;
+          if (r.ok) {
+            out.found++;
+            // The provider may already know the outcome (the local outbox always does).
+            if (firstStatus === 'delivered') {
+              const d = await transitionMessage(c, {
+                id: Number(m.id), from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now },
+              });
+              if (d.ok) r = d;
+            }
+          }
         } else if (m.attempts >= this.opts.maxAttempts) {
           r = await transitionMessage(c, {
             id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
