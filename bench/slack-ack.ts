@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/slack-ack.ts            (embedded PGlite; also PostgreSQL when DATABASE_URL is set)
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { startChatOutbox } from '../src/bot/outbox.ts';
@@ -88,7 +89,7 @@ async function run(engine: 'pglite' | 'postgres'): Promise<string[]> {
   const app = express();
   const slack = await createSlackSurface(ctx, app, { postIntervalMs: 0 });
   const outbox = startChatOutbox(ctx, new Map([['slack', slack.surface]]), { pollMs: 200 });
-  const server = await new Promise<import('node:http').Server>((r) => {
+  const server = await new Promise<Server>((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
