@@ -87,7 +87,9 @@ export function measureAndLint(body: string, lc: LintContext): { measure: Messag
 }
 
 function lintBubbles(body: string, bubbles: string[], infos: SegmentInfo[], lc: LintContext): LintFinding[] {
-  const { settings, brief } = lc;
+  const { settings } = lc;
+  // Callers may pass the stored jsonb brief as is: read only its string fields.
+  const brief = { offer: text(lc.brief.offer), goal: text(lc.brief.goal) };
   const out: LintFinding[] = [];
   const many = bubbles.length > 1;
 
@@ -258,6 +260,10 @@ function briefOffers(text: string): Set<string> {
 
 function describeToken(t: string): string {
   return t === 'free' ? '"free"' : t === 'bogo' ? 'buy-one-get-one' : t.endsWith('%') ? `${t} off` : t;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() ? v : undefined;
 }
 
 function unique<T>(xs: T[]): T[] {
