@@ -70,7 +70,7 @@ const SYNONYMS: Record<CustomerField, string[]> = {
     'created', 'registered', 'registrationdate',
   ],
   visits: [
-    'visits', 'visitcount', 'numberofvisits', 'totalvisits', 'orders', 'ordercount', 'numberoforders', 'totalorders',
+    'visits', 'visitcount', 'numberofvisits', 'ofvisits', 'noofvisits', 'numvisits', 'totalvisits', 'oforders', 'nooforders', 'orders', 'ordercount', 'numberoforders', 'totalorders',
     'transactioncount', 'transactions', 'purchasecount', 'appointments',
   ],
   totalSpend: [
