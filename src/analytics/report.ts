@@ -71,6 +71,8 @@ export interface CampaignReport {
   batches: BatchReport[];
   /** Present when the campaign brief defines variants: arms in their defined order, the first is the control. */
   experiment: VariantComparison | null;
+  /** What each rate divides by (RATE_DEFINITIONS), so JSON consumers need no other docs. */
+  rateDefinitions: Record<keyof FunnelRates, string>;
 }
 
 /** What each rate divides by. */
@@ -96,10 +98,9 @@ export async function campaignReport(
   if (!campaign) throw new AppError('campaign_not_found', `No campaign with id ${campaignId}.`);
   const asOf = opts.now ?? new Date();
   const windowDays = opts.attributionWindowDays ?? DEFAULT_ATTRIBUTION_WINDOW_DAYS;
-  const [facts, batches] = await Promise.all([
-    campaignMessageFacts(q, campaignId, { windowDays, asOf }),
-    campaignBatches(q, campaignId),
-  ]);
+  // One after another: `q` may be a transaction's single client.
+  const facts = await campaignMessageFacts(q, campaignId, { windowDays, asOf });
+  const batches = await campaignBatches(q, campaignId);
   const stats = (subset: MessageFacts[]) => funnelStats(subset, { asOf, windowDays });
   // Only the brief's variants are arms: without them, `variant` holds the generator's template id.
   const variantNames = definedVariantNames(campaign.brief);
@@ -116,6 +117,7 @@ export async function campaignReport(
       ...stats(facts.filter((f) => f.batchId === b.id)),
     })),
     experiment: variantNames ? compareVariants(variantNames.map((variant) => ({ variant, ...stats(facts.filter((f) => f.variant === variant)) }))) : null,
+    rateDefinitions: RATE_DEFINITIONS,
   };
 }
 

@@ -118,7 +118,8 @@ describe.each(engines)('campaign report rates on %s', (engine) => {
 
   it('JSON output keeps every count and rate', () => {
     const json = JSON.parse(JSON.stringify(report));
-    expect(Object.keys(json)).toEqual(['campaign', 'asOf', 'attributionWindowDays', 'totals', 'batches', 'experiment']);
+    expect(Object.keys(json)).toEqual(['campaign', 'asOf', 'attributionWindowDays', 'totals', 'batches', 'experiment', 'rateDefinitions']);
+    expect(json.rateDefinitions.response).toMatch(/^replied \/ sent/);
     expect(json.asOf).toBe(AS_OF.toISOString());
     expect(json.experiment).toBeNull();
     expect(json.batches).toHaveLength(2);
