@@ -94,9 +94,18 @@ describe('the console in a browser', () => {
     expect(await optOut.textContent()).toContain(first!);
     await expect.poll(() => page.locator('#phones article.phone .opted-out').count()).toBe(1);
 
+    // Customer text is text: markup in a reply shows literally and never runs.
+    const markup = '<img src=x onerror="window.__xss=1"> *see* you <b>soon</b>';
+    await page.getByRole('textbox', { name: `Reply from ${second}` }).fill(markup);
+    await page.getByRole('button', { name: `Send reply from ${second}` }).click();
+    await expect.poll(() => page.locator('#thread article.post').filter({ hasText: '<img src=x' }).count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => text('#phones')).toContain(markup);
+    expect(await page.locator('#thread img, #phones img').count()).toBe(0);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+
     // The activity chart counts the sends of today.
     await page.getByText('Activity, last 14 days').click();
-    await expect.poll(() => page.locator('#activity-chart').getAttribute('alt')).toMatch(/: [1-9]\d* sent, \d+ replies, 1 opt-outs/);
+    await expect.poll(() => page.locator('#activity-chart').getAttribute('alt')).toMatch(/: [1-9]\d* sent, 1 replies, 1 opt-outs/);
 
     expect(pageErrors).toEqual([]);
     await page.evaluate("document.getElementById('thread-pane').scrollTo(0, 0)");
