@@ -135,8 +135,13 @@ const ALIASES: Record<string, keyof CampaignSettings> = {
 /**
  * Parses `key=value` words (values may be "quoted") into validated overrides, merged onto
  * `current`. Throws an AppError('bad_setting') naming the key and a good example.
+ * `defaults` (the config's) fill in the bound not overridden when min/max pairs are checked.
  */
-export function parseSettingAssignments(text: string, current: SettingsOverrides = {}): SettingsOverrides {
+export function parseSettingAssignments(
+  text: string,
+  current: SettingsOverrides = {},
+  defaults?: Pick<CampaignSettings, 'gapMinSeconds' | 'gapMaxSeconds' | 'skipMinSeconds' | 'skipMaxSeconds'>,
+): SettingsOverrides {
   const next: Record<string, unknown> = { ...current };
   const re = /([\w-]+)\s*=\s*("([^"]*)"|'([^']*)'|\S+)/g;
   let m: RegExpExecArray | null;
@@ -159,11 +164,15 @@ export function parseSettingAssignments(text: string, current: SettingsOverrides
     throw new AppError('bad_setting', `Setting ${key}: ${i.message}. Example: ${SETTING_KEYS[key]?.example ?? ''}`);
   }
   const s = parsed.data;
-  if (s.gapMinSeconds !== undefined && s.gapMaxSeconds !== undefined && s.gapMinSeconds > s.gapMaxSeconds) {
-    throw new AppError('bad_setting', 'gap_min must not exceed gap_max.');
+  const gapMin = s.gapMinSeconds ?? defaults?.gapMinSeconds;
+  const gapMax = s.gapMaxSeconds ?? defaults?.gapMaxSeconds;
+  if (gapMin !== undefined && gapMax !== undefined && gapMin > gapMax) {
+    throw new AppError('bad_setting', `gap_min must not exceed gap_max (${gapMin} > ${gapMax}).`);
   }
-  if (s.skipMinSeconds !== undefined && s.skipMaxSeconds !== undefined && s.skipMinSeconds > s.skipMaxSeconds) {
-    throw new AppError('bad_setting', 'skip_min must not exceed skip_max.');
+  const skipMin = s.skipMinSeconds ?? defaults?.skipMinSeconds;
+  const skipMax = s.skipMaxSeconds ?? defaults?.skipMaxSeconds;
+  if (skipMin !== undefined && skipMax !== undefined && skipMin > skipMax) {
+    throw new AppError('bad_setting', `skip_min must not exceed skip_max (${skipMin} > ${skipMax}).`);
   }
   return s;
 }

@@ -17,7 +17,7 @@ import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
 import { latestBatchOf, pendingIdsOfCampaign } from './queries.ts';
-import { effectiveSettings } from '../campaigns/settings.ts';
+import { defaultSettings, effectiveSettings } from '../campaigns/settings.ts';
 
 type Result = { ok: boolean; message: string };
 
@@ -165,7 +165,7 @@ export async function changeCampaignSettings(
       const campaign = await getCampaign(c, a.campaignId);
       if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
       const current = settingsOverridesSchema.safeParse(campaign.settings ?? {});
-      const next = parseSettingAssignments(a.assignments, current.success ? current.data : {});
+      const next = parseSettingAssignments(a.assignments, current.success ? current.data : {}, defaultSettings(ctx.config));
       await updateCampaignSettings(c, { id: a.campaignId, settings: next, actor: a.actor, surface: a.surface });
       const planned = campaign.status === 'cancelled' ? 0 : await replanCampaign(c, ctx, a.campaignId);
       return { ok: true, message: `Updated "${campaign.name}" (${a.assignments.trim()}); ${planned} unsent messages re-planned.` };
