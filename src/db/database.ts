@@ -35,6 +35,16 @@ export interface Database {
 function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, log: Logger): Database {
   // An idle client losing its server (restart, terminated backend) must not crash the process.
   pool.on('error', (err) => log.warn('database connection lost; the pool will reconnect', { err }));
+  // pg-pool listens for errors only on idle clients: a checked-out client whose server goes
+  // away emits 'error' with no listener, which would crash the process. Its query fails on
+  // its own and the pool discards the broken client on release. ('acquire', not 'connect':
+  // the client of the start-up probe connected before this listener existed.)
+  const guarded = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => {
+    if (guarded.has(client)) return;
+    guarded.add(client);
+    client.on('error', (err) => log.warn('database connection lost during a query', { err }));
+  });
   return {
     engine,
     pool,
