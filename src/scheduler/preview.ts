@@ -128,7 +128,8 @@ export function formatPreview(p: SchedulePreview, opts: { maxLines?: number } = 
   const fmt = (d: Date) => DateTime.fromJSDate(d, { zone: p.timezone }).toFormat('MM/dd hh:mm a');
   const total = p.rows.length;
   if (total === 0) return `Campaign "${p.campaignName}" has nothing planned: approve messages first.`;
-  const max = opts.maxLines ?? 50;
+  // At least the first line, the elision and the last four: below that the slices overlap.
+  const max = Math.max(6, opts.maxLines ?? 50);
   const show = total > max ? [...p.rows.slice(0, max - 5), null, ...p.rows.slice(-4)] : p.rows;
   const lines = show.map((r) => {
     if (!r) return `  ... ${total - max + 1} more ...`;
