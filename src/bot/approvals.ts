@@ -18,7 +18,8 @@ import { analyzeSms } from '../domain/smsSegments.ts';
 import type { Actor } from './actor.ts';
 import { cardFromRow } from './cards.ts';
 import type { CardModel } from './chatSurface.ts';
-import { optionalModule } from './integrations.ts';
+import { lintMessage } from '../generator/lint.ts';
+import { planApprovedMessages } from '../scheduler/planner.ts';
 import { cardSurfaces, enqueueCardChanges, ringOutbox } from './notify.ts';
 
 export type ActionOutcome =
@@ -52,9 +53,7 @@ function alreadyDone(status: MessageStatus | null, by: string | null): ActionOut
 /** Activates a draft campaign on its first approval, and plans send slots (same transaction). */
 async function afterApproval(c: PoolClient, ctx: AppContext, actor: Actor, campaignId: number): Promise<void> {
   await setCampaignStatus(c, { id: campaignId, from: ['draft'], to: 'active', actor: actor.name, surface: actor.surface });
-  const planner = await optionalModule('planner');
-  if (planner) await planner.planApprovedMessages(c, ctx, campaignId);
-  else ctx.log.warn('approved without a send slot: the scheduler planner is not available in this build', { campaignId });
+  await planApprovedMessages(c, ctx, campaignId);
 }
 
 async function changed(c: PoolClient, ids: number[]): Promise<CardRow[]> {
@@ -145,9 +144,8 @@ export async function validateEdit(
   }
   const slot = PLACEHOLDER.exec(text);
   if (slot) errors.push(`"${slot[0]}" is an unfilled placeholder: write the actual words instead.`);
-  const lint = await optionalModule('lint');
-  if (lint && body) {
-    info.lint = lint.lintMessage(text, { settings, brief: row.campaign_brief ?? {} });
+  if (body) {
+    info.lint = lintMessage(text, { settings, brief: row.campaign_brief ?? {} });
     const covered = new Set(errors.length ? ['segments', 'placeholder', 'empty'] : []);
     for (const f of info.lint) if (f.severity === 'error' && !covered.has(f.rule)) errors.push(f.message);
   }

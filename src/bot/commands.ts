@@ -14,7 +14,10 @@ import { enqueueChatPosts } from '../db/queries/outbox.ts';
 import { normalizePhone } from '../domain/phone.ts';
 import { AppError, coerceError } from '../errors.ts';
 import type { Actor } from './actor.ts';
-import { requireModule } from './integrations.ts';
+import { campaignReport, formatReport } from '../analytics/report.ts';
+import { generateBatch } from '../generator/index.ts';
+import { cancelCampaign, changeCampaignSettings, pauseCampaign, resumeCampaign, sendTestMessage } from '../scheduler/controls.ts';
+import { formatPreview, previewCampaign } from '../scheduler/preview.ts';
 import { ringOutbox } from './notify.ts';
 
 export interface CommandReply {
@@ -69,15 +72,13 @@ export async function runCampaignCommand(ctx: AppContext, actor: Actor, input: {
         return ephemeral(await statusText(ctx, actor, input.channel, words));
       case 'preview': {
         const c = await resolveCampaign(ctx, actor, input.channel, words);
-        const preview = await requireModule('preview', 'The schedule preview');
-        return ephemeral(`*${c.name}*\n` + preview.formatPreview(await preview.previewCampaign(ctx, c.id), { maxLines: 20 }));
+        return ephemeral(`*${c.name}*\n` + formatPreview(await previewCampaign(ctx, c.id), { maxLines: 20 }));
       }
       case 'pause':
       case 'resume': {
         const c = await resolveCampaign(ctx, actor, input.channel, words);
-        const controls = await requireModule('controls', `/campaign ${sub}`);
         const a = { campaignId: c.id, actor: actor.name, surface: actor.surface };
-        const r = sub === 'pause' ? await controls.pauseCampaign(ctx, { ...a, reason: `paused by ${actor.name}` }) : await controls.resumeCampaign(ctx, a);
+        const r = sub === 'pause' ? await pauseCampaign(ctx, { ...a, reason: `paused by ${actor.name}` }) : await resumeCampaign(ctx, a);
         return r.ok ? toChannel(r.message) : ephemeral(r.message);
       }
       case 'cancel':
@@ -88,8 +89,7 @@ export async function runCampaignCommand(ctx: AppContext, actor: Actor, input: {
         if (!phoneText) return ephemeral('Usage: `/campaign test NAME PHONE` (example: /campaign test spring +14155550123)');
         const phone = normalizePhone(phoneText, ctx.config.phoneRegion);
         if (!phone.ok) return ephemeral(`Cannot send a test: ${phone.reason}.`);
-        const controls = await requireModule('controls', '/campaign test');
-        const r = await controls.sendTestMessage(ctx, { campaignId: c.id, phone: phone.e164, actor: actor.name, surface: actor.surface });
+        const r = await sendTestMessage(ctx, { campaignId: c.id, phone: phone.e164, actor: actor.name, surface: actor.surface });
         return ephemeral(r.message);
       }
       case 'settings':
@@ -98,8 +98,7 @@ export async function runCampaignCommand(ctx: AppContext, actor: Actor, input: {
         return await generate(ctx, actor, input.channel, words);
       case 'report': {
         const c = await resolveCampaign(ctx, actor, input.channel, words);
-        const analytics = await requireModule('report', 'The campaign report');
-        return ephemeral(analytics.formatReport(await analytics.campaignReport(ctx.db.pool, c.id, { now: ctx.clock.now() })));
+        return ephemeral(formatReport(await campaignReport(ctx.db.pool, c.id, { now: ctx.clock.now() })));
       }
       default:
         return ephemeral(`I don't know \`${sub}\`.\n${CAMPAIGN_HELP}`);
@@ -180,8 +179,7 @@ async function cancel(ctx: AppContext, actor: Actor, channel: string, words: str
       confirm: { prompt: `Cancel ${c.name}`, command: `cancel "${c.name}" confirm` },
     };
   }
-  const controls = await requireModule('controls', '/campaign cancel');
-  const r = await controls.cancelCampaign(ctx, { campaignId: c.id, actor: actor.name, surface: actor.surface });
+  const r = await cancelCampaign(ctx, { campaignId: c.id, actor: actor.name, surface: actor.surface });
   return r.ok ? toChannel(r.message) : ephemeral(r.message);
 }
 
@@ -191,8 +189,7 @@ async function settings(ctx: AppContext, actor: Actor, channel: string, words: s
   if (!assignments) {
     return ephemeral([`*${c.name}* settings:`, ...describeSettings(effectiveSettings(ctx.config, c.settings)).map((l) => `• ${l}`)].join('\n'));
   }
-  const controls = await requireModule('controls', '/campaign settings');
-  const r = await controls.changeCampaignSettings(ctx, { campaignId: c.id, assignments, actor: actor.name, surface: actor.surface });
+  const r = await changeCampaignSettings(ctx, { campaignId: c.id, assignments, actor: actor.name, surface: actor.surface });
   return r.ok ? toChannel(r.message) : ephemeral(r.message);
 }
 
@@ -203,10 +200,8 @@ async function generate(ctx: AppContext, actor: Actor, channel: string, words: s
   if (!campaign || !segment) {
     return ephemeral('Usage: `/campaign generate NAME SEGMENT [limit=N]` (SEGMENT: all, lapsed:60, new:30, vip:500)');
   }
-  const generator = await requireModule('generator', '/campaign generate');
   // Runs in the background: the batch is posted by the outbox when it is stored.
-  void generator
-    .generateBatch(ctx, { campaign, segment, ...(limit ? { limit } : {}), actor: actor.name, surface: actor.surface })
+  void generateBatch(ctx, { campaign, segment, ...(limit ? { limit } : {}), actor: actor.name, surface: actor.surface })
     .then(async (r) => {
       if (r.suggestions === 0) await tellChannel(ctx, actor, channel, `No suggestions for *${campaign}* (${segment}): ${r.matched} customers matched after exclusions.`);
     })

@@ -31,7 +31,7 @@ import {
 import { coerceError } from '../errors.ts';
 import { cardFromRow, loadBatchCards, loadBatchHeader } from './cards.ts';
 import type { ChatRef, ChatSurface } from './chatSurface.ts';
-import { requireModule } from './integrations.ts';
+import { renderProgress } from '../scheduler/progress.ts';
 import { onOutboxRing } from './notify.ts';
 
 export interface ChatOutboxOptions {
@@ -190,8 +190,7 @@ export function startChatOutbox(
 
   async function deliverProgress(row: OutboxRow, batchId: number): Promise<unknown> {
     const parent = await parentOf(row, batchId);
-    const progress = await requireModule('progress', 'Progress posts');
-    const message = await progress.renderProgress(db, ctx, batchId);
+    const message = await renderProgress(db, ctx, batchId);
     const batch = await getBatchRow(db, batchId);
     const existing = refOn(batch?.progress_refs, row.surface);
     if (existing) {

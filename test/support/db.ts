@@ -11,7 +11,6 @@ import type { Database } from '../../src/db/database.ts';
 import { openPglite, openPostgres } from '../../src/db/database.ts';
 
 export type Engine = 'pglite' | 'postgres';
-export const TEMPLATE_DB = 'smsops_test_template';
 
 export const engines: Engine[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
@@ -38,7 +37,7 @@ export async function openTestDatabase(engine: Engine, opts: { migrated?: boolea
   const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}${migrated ? ` TEMPLATE ${TEMPLATE_DB}` : ''}`);
+    await admin.query(`CREATE DATABASE ${name}${migrated ? ` TEMPLATE ${inject('postgresTemplate')}` : ''}`);
   } finally {
     await admin.end();
   }

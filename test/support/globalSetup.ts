@@ -10,7 +10,10 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openPglite, openPostgres } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { TEMPLATE_DB, databaseUrl } from './db.ts';
+import { databaseUrl } from './db.ts';
+
+// One template per test run: runs in parallel (several terminals, CI) never touch each other's.
+const TEMPLATE_DB = `smsops_test_template_${process.pid}`;
 
 export async function setup(project: TestProject): Promise<void> {
   const embedded = await openPglite(undefined);
@@ -30,10 +33,20 @@ export async function setup(project: TestProject): Promise<void> {
   const db = await openPostgres(databaseUrl(TEMPLATE_DB));
   await migrate(db);
   await db.close();
+  project.provide('postgresTemplate', TEMPLATE_DB);
+}
+
+export async function teardown(): Promise<void> {
+  if (!process.env.TEST_DATABASE_URL) return;
+  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`).catch(() => undefined);
+  await admin.end();
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplate: string;
+    postgresTemplate: string;
   }
 }
