@@ -33,7 +33,7 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
           : 'Sending';
   return {
     title: `Progress: ${campaign.name}`,
-    text: `${state}. ${n.sent} of ${n.total - n.cancelled} sent${n.pending ? `, ${n.pending} to go` : ''}.`,
+    text: `${state}. ${n.sent} of ${n.total - n.cancelled - n.rejected} sent${n.pending ? `, ${n.pending} to go` : ''}.`,
     fields: [
       { label: 'Sent', value: String(n.sent) },
       { label: 'Delivered', value: String(n.delivered) },

@@ -8,6 +8,7 @@ export interface SendCounts {
   failed: number;
   pending: number;
   cancelled: number;
+  rejected: number;
   replies: number;
   optOuts: number;
   nextSendAt: Date | null;
@@ -34,6 +35,7 @@ export async function sendCounts(
                           AND ($2::timestamptz IS NULL OR (updated_at >= $2 AND updated_at < $3)))::int AS failed,
        count(*) FILTER (WHERE status IN ('approved', 'sending', 'unknown'))::int AS pending,
        count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+       count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
        (SELECT count(*)::int FROM inb WHERE kind = 'reply') AS replies,
        (SELECT count(*)::int FROM inb WHERE kind = 'stop') AS "optOuts",
        min(scheduled_send_time) FILTER (WHERE status = 'approved') AS next,
@@ -43,7 +45,7 @@ export async function sendCounts(
   );
   const r = rows[0]!;
   return {
-    total: r.total, sent: r.sent, delivered: r.delivered, failed: r.failed, pending: r.pending, cancelled: r.cancelled,
+    total: r.total, sent: r.sent, delivered: r.delivered, failed: r.failed, pending: r.pending, cancelled: r.cancelled, rejected: r.rejected,
     replies: r.replies, optOuts: r.optOuts, nextSendAt: r.next, lastSlotAt: r.last,
   };
 }
