@@ -54,6 +54,7 @@ async function child(engine: string, file: string, url: string | undefined): Pro
 async function withScratchDatabase<T>(adminUrl: string, fn: (url: string) => T): Promise<T | null> {
   const name = `smsops_bench_import_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', (e) => process.stderr.write(`PostgreSQL connection lost: ${e.message}\n`));
   try {
     await admin.connect();
   } catch (e) {
