@@ -105,7 +105,7 @@ export class Dispatcher {
     let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats));
     if (claimed.length === 0) return stats;
     claimed = await this.dropOptedOut(claimed, stats);
-    const outcomes = await mapLimit(claimed, this.opts.concurrency, (m) => this.send(m));
+    const outcomes = await mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime()));
     await this.record(outcomes, stats);
     return stats;
   }
@@ -216,12 +216,18 @@ export class Dispatcher {
     return claimed.filter((m) => !out.has(m.phone));
   }
 
-  private async send(m: Claimed): Promise<Outcome> {
+  private async send(m: Claimed, claimedAt: number): Promise<Outcome> {
     const bubbles = splitBubbles(m.body);
     const ids: string[] = [];
     let status = 'queued';
     for (const [i, body] of bubbles.entries()) {
       if (i > 0 && this.opts.bubbleGapMs > 0) await sleep(this.opts.bubbleGapMs);
+      // A process frozen for most of its lease (SIGSTOP, a VM or GC pause) may have lost this
+      // claim to another that already sent the message: it never starts a provider call then.
+      if (this.ctx.clock.now().getTime() - claimedAt > this.opts.leaseMs / 2) {
+        const error = new SmsSendError('unknown', 'claim_expired', 'its claim grew too old before the provider call (was this process paused?); left to reconciliation');
+        return ids.length ? { m, ok: true, ids, status, partial: error } : { m, ok: false, error };
+      }
       try {
         const r = await this.sms.send({ to: m.phone, body, messageId: m.id, bubble: i });
         ids.push(r.providerMessageId);
