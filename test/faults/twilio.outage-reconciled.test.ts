@@ -1,0 +1,90 @@
+/**
+ * The Twilio peer misbehaving at random under a stream of sends (the real twilio client,
+ * the real dispatcher): 500s and 429s (refused), hangs past the client timeout and dropped
+ * connections after acceptance, plus an outage where every call fails and the listing used
+ * by reconciliation fails too. Reconciliation must find every accepted message (exactly
+ * one provider-side send each) and re-send only the refused ones.
+ * (test/sms/twilio.faults.test.ts pins each fault on one message; this is the mix at volume.)
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
+import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { TwilioSmsProvider } from '../../src/sms/twilio.ts';
+import { openTestDatabase } from '../support/db.ts';
+import { TwilioPeer, type TwilioFault } from '../peers/twilio.ts';
+import { testContext } from '../scheduler/support.ts';
+import { checkInvariants, expectNoViolations, peerSends } from './support/invariants.ts';
+import { seedApproved, settled, statusCounts } from './support/harness.ts';
+
+const SID = 'AC00000000000000000000000000000fc3';
+const TOKEN = 'fault-token';
+const engine = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+describe(`Twilio faults at volume on ${engine}`, () => {
+  let db: Database;
+  let ctx: ReturnType<typeof testContext>;
+  let peer: TwilioPeer;
+  let sms: TwilioSmsProvider;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    ctx = testContext(db);
+    peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
+    sms = new TwilioSmsProvider({ accountSid: SID, authToken: TOKEN, messagingServiceSid: 'MG0001', apiUrl: peer.url, timeoutMs: 250 });
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    await db?.close();
+  });
+
+  it('300 sends through random 500/429/hang/drop faults and a full outage: each accepted message found once, nothing sent twice', async () => {
+    const n = 300;
+    const { campaignId } = await seedApproved(db.pool, { name: 'twilio-mix', n, phoneBase: 4_000_000, firstAt: new Date(ctx.clock.now().getTime() - 1000) });
+    // A reproducible fault script: about 30% of calls fail, a third of those after acceptance.
+    const faults = fc.sample(
+      fc.oneof(
+        { weight: 70, arbitrary: fc.constant<TwilioFault | null>(null) },
+        { weight: 10, arbitrary: fc.constant<TwilioFault | null>('http500') },
+        { weight: 8, arbitrary: fc.constant<TwilioFault | null>('http429') },
+        { weight: 6, arbitrary: fc.constant<TwilioFault | null>('drop') },
+        { weight: 6, arbitrary: fc.constant<TwilioFault | null>('hang') },
+      ),
+      { numRuns: n, seed: 4242 },
+    );
+    const injected = faults.filter(Boolean).length;
+    const dispatcher = new Dispatcher(ctx, sms, { batchSize: 50, concurrency: 8, bubbleGapMs: 0, settleMs: 30_000 });
+
+    // Each number's first attempt meets its scripted fault; later attempts go through.
+    const { rows: phones } = await db.pool.query<{ phone: string }>('SELECT phone FROM campaign_messages WHERE campaign_id = $1 ORDER BY id', [campaignId]);
+    phones.forEach((p, i) => peer.failFor(p.phone, faults[i] ?? null));
+    const clearTried = async () => {
+      const { rows } = await db.pool.query<{ phone: string }>('SELECT phone FROM campaign_messages WHERE campaign_id = $1 AND attempts > 0', [campaignId]);
+      for (const r of rows) peer.failFor(r.phone, null);
+    };
+    let rounds = 0;
+    const listing = sms.listSent.bind(sms);
+    while (!(await settled(db.pool, campaignId)) && rounds < 200) {
+      rounds++;
+      // Rounds 3-4: Twilio is down (every create answers 500, and the listing reconciliation needs fails).
+      const outage = rounds === 3 || rounds === 4;
+      if (outage) {
+        peer.failNext(...Array.from({ length: 50 }, () => 'http500' as const));
+        sms.listSent = () => Promise.reject(new Error('connect ECONNREFUSED'));
+      }
+      await dispatcher.runOnce();
+      await dispatcher.reconcileOnce();
+      sms.listSent = listing;
+      await clearTried();
+      ctx.clock.advance(31_000);
+    }
+    const counts = await statusCounts(db.pool, campaignId);
+    expect(counts).toEqual({ sent: n });
+    expect(new Set(peer.messages.map((m) => m.to)).size).toBe(n);
+    expect(peer.messages).toHaveLength(n);
+
+    const report = await checkInvariants(db.pool, { config: ctx.config, sends: peerSends(peer.messages), campaignIds: [campaignId] });
+    expectNoViolations(report, n);
+    const posts = peer.requests.filter((r) => r.method === 'POST').length;
+    console.log(`[faults] twilio: ${injected} scripted faults + a two-round outage over ${posts} create calls in ${rounds} rounds; checked ${report.checked}, provider sends ${report.providerSends}, lost ${report.lost}, twice ${report.sentTwice}`);
+  });
+});
