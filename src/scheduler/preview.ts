@@ -10,7 +10,7 @@ import { getCampaign } from '../db/queries/campaigns.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { planSlots, type PlanItem, type SlotReason } from './plan.ts';
 import { windowsFor } from './recipients.ts';
-import { lastSlot } from './queries.ts';
+import { lastSlot, timelineSince } from './queries.ts';
 
 export interface PreviewRow {
   messageId: number;
@@ -78,7 +78,8 @@ export async function previewCampaign(ctx: AppContext, campaignId: number): Prom
     const items: PlanItem[] = [];
     for (const r of rest) items.push({ id: Number(r.id), recipient: await windowsFor(r, settings) });
     const prev = await lastSlot(q, campaignId, false);
-    const history = slots.map((s) => s.at);
+    // Sends already made count against the caps too, as in the planner (a local day is at most 25 hours).
+    const history = await timelineSince(q, campaignId, new Date(now - 26 * 3_600_000), false);
     const plan = planSlots({
       settings, seed: campaign.seed, notBefore: now, items, history,
       previous: prev ? { at: prev.at.getTime(), id: Number(prev.id) } : null,
