@@ -101,6 +101,26 @@ describe.each(engines)('schedule preview on %s', (engine) => {
     expect(p.rows.map((r) => r.segments)).toEqual([2, 1, 1, 1, 1]);
   });
 
+  it('counts sends already made against the caps, as the planner does', async () => {
+    // Two sends ten and five minutes ago under a cap of 2 an hour: the next slot waits for the cap.
+    const campaignId = await insertCampaign(db.pool, { name: `preview-caps-${engine}`, settings: { ratePerHour: 2 } });
+    for (const minutesAgo of [10, 5]) {
+      const at = new Date(ctx.clock.now().getTime() - minutesAgo * 60_000);
+      const id = await insertMessage(db.pool, { campaignId, status: 'delivered', scheduledAt: at });
+      await db.pool.query('UPDATE campaign_messages SET last_attempt_at = $2, sent_at = $2 WHERE id = $1', [id, at]);
+    }
+    const c = await insertCustomer(db.pool, { timezone: LA, state: 'CA' });
+    const id = await insertMessage(db.pool, { campaignId, status: 'suggested', phone: c.phone, customerId: c.id });
+    const p = await previewCampaign(ctx, campaignId);
+    await db.tx(async (q) => {
+      await transitionMessages(q, { ids: [id], from: 'suggested', to: 'approved', actor: 'dana', surface: 'cli', set: { approved_by: 'dana', approved_at: ctx.clock.now() } });
+      await planApprovedMessages(q, ctx, campaignId);
+    });
+    const planned = (await storedSlots([id])).get(id)!;
+    expect(planned).toBe(ctx.clock.now().getTime() + 50 * 60_000);
+    expect(p.rows.map((r) => r.at.getTime())).toEqual([planned]);
+  });
+
   it('prints one line a message and totals that match the rows', async () => {
     const c = await campaign(3, 2);
     const p = await previewCampaign(ctx, c.campaignId);
