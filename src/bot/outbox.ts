@@ -233,7 +233,7 @@ export function startChatOutbox(
   async function failed(rows: OutboxRow[], e: unknown): Promise<void> {
     for (const r of rows) {
       if (e instanceof NotYet) {
-        await deferChatPost(db, r.id, 3, e.message);
+        await deferChatPost(db, r.id, 3, e.message, ctx.clock.now());
         continue;
       }
       const err = coerceError(e);
@@ -242,12 +242,12 @@ export function startChatOutbox(
       log[dead ? 'error' : 'warn'](dead ? 'chat post given up' : 'chat post failed; will retry', {
         id: r.id, kind: r.kind, surface: r.surface, attempts: r.attempts, retryInSeconds: dead ? undefined : delay, err,
       });
-      await markChatPostFailed(db, r.id, err.message, delay, dead);
+      await markChatPostFailed(db, r.id, err.message, delay, dead, ctx.clock.now());
     }
   }
 
   async function round(): Promise<number> {
-    const rows = await claimDueChatPosts(db, names, batchSize, leaseSeconds);
+    const rows = await claimDueChatPosts(db, names, batchSize, leaseSeconds, ctx.clock.now());
     const of = (k: OutboxRow['kind']) => rows.filter((r) => r.kind === k);
     // Batches first: the card and header updates of this round may need their refs.
     for (const row of of('batch')) await settle([row], () => deliverOne(row));

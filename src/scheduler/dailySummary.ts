@@ -5,6 +5,7 @@
  * number of instances or restarts.
  */
 import { DateTime } from 'luxon';
+import { activityChartAttachment, activitySeries } from '../analytics/chart.ts';
 import type { ChatMessage } from '../bot/chatSurface.ts';
 import type { AppContext } from '../context.ts';
 import { enqueueChatPosts } from '../db/queries/outbox.ts';
@@ -50,8 +51,12 @@ export async function runDailySummary(ctx: AppContext): Promise<number> {
     channels.set(key, entry);
   }
   const date = today.toISODate()!;
+  // The last 14 days (sent, replies, opt-outs) as a picture, attached to every channel's post.
+  const image = channels.size
+    ? activityChartAttachment(await activitySeries(ctx.db.pool, { days: 14, now: ctx.clock.now(), timezone: zone }))
+    : undefined;
   const items = [...channels.values()].map((ch) => {
-    const message: ChatMessage = { title: `Daily summary ${date}`, text: ch.lines.join('\n'), tone: 'info' };
+    const message: ChatMessage = { title: `Daily summary ${date}`, text: ch.lines.join('\n'), tone: 'info', ...(image ? { image } : {}) };
     return {
       surface: ch.surface,
       kind: 'channel' as const,

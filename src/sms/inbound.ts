@@ -4,6 +4,7 @@
  * campaign in one transaction, before anything is posted anywhere. Each inbound SMS is
  * handled once per provider id, so a retried webhook changes nothing.
  */
+import { attributeReply } from '../analytics/attribution.ts';
 import type { ChatMessage } from '../bot/chatSurface.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
@@ -26,7 +27,7 @@ export interface InboundResult {
   duplicate: boolean;
   /** Text to answer the sender with (HELP), for the webhook's TwiML. */
   reply: string | null;
-  /** The campaign message this SMS is attributed to (latest sent to that number). */
+  /** The campaign message this SMS is attributed to (latest sent to that number within the attribution window). */
   messageId: number | null;
   /** Pending messages cancelled by a STOP. */
   cancelled: number;
@@ -61,14 +62,17 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
   const likelyOptOut = kind === 'reply' && looksLikeOptOut(sms.body);
   const now = ctx.clock.now();
   const result = await ctx.db.tx(async (c): Promise<InboundResult> => {
+    // The thread to tell is that of the latest message to the number; the reply counts for a
+    // message (analytics) only within the attribution window.
     const target = await latestMessageTo(c, sms.from);
+    const attributed = await attributeReply(c, sms.from, now);
     const help = target?.brand ? `${target.brand}: ${HELP_TEXT}` : HELP_TEXT;
     const ins = await c.query<{ id: number }>(
       `INSERT INTO inbound_messages (provider_message_id, from_phone, to_phone, body, kind, likely_opt_out, customer_id, message_id, received_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (provider_message_id) DO NOTHING RETURNING id`,
-      [sms.providerMessageId, sms.from, sms.to ?? null, sms.body, kind, likelyOptOut, target?.customer_id ?? null, target?.id ?? null, now],
+      [sms.providerMessageId, sms.from, sms.to ?? null, sms.body, kind, likelyOptOut, target?.customer_id ?? null, attributed?.messageId ?? null, now],
     );
-    const base = { kind, reply: kind === 'help' ? help : null, messageId: target ? Number(target.id) : null, likelyOptOut };
+    const base = { kind, reply: kind === 'help' ? help : null, messageId: attributed?.messageId ?? null, likelyOptOut };
     if (!ins.rowCount) return { ...base, duplicate: true, cancelled: 0 };
     const inboundId = Number(ins.rows[0]!.id);
     const who = `${target?.customer_name ?? 'Someone'} (${maskPhone(sms.from)})`;

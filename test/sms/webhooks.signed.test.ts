@@ -23,9 +23,10 @@ describe.each(engines)('Twilio webhooks on %s', (engine) => {
   let campaignId: number;
   let batchId: number;
   let sid = 0;
+  let ctx: ReturnType<typeof testContext>;
   beforeAll(async () => {
     db = await openTestDatabase(engine);
-    const ctx = testContext(db, {
+    ctx = testContext(db, {
       TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM_NUMBER: '+14155550100', PUBLIC_URL,
     });
     const app = express();
@@ -57,7 +58,8 @@ describe.each(engines)('Twilio webhooks on %s', (engine) => {
   async function sentMessage() {
     const c = await insertCustomer(db.pool, { name: 'Andrew Thompson' });
     const id = await insertMessage(db.pool, { campaignId, batchId, status: 'sent', phone: c.phone, customerId: c.id });
-    await db.pool.query('UPDATE campaign_messages SET sent_at = now() WHERE id = $1', [id]);
+    // Sent a minute before "now" on the service's clock: replies are attributed to it.
+    await db.pool.query('UPDATE campaign_messages SET sent_at = $2 WHERE id = $1', [id, new Date(ctx.clock.now().getTime() - 60_000)]);
     const { rows } = await db.pool.query('SELECT provider_message_id FROM campaign_messages WHERE id = $1', [id]);
     return { id, phone: c.phone, pid: rows[0].provider_message_id as string };
   }

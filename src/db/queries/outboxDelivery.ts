@@ -21,17 +21,18 @@ export interface OutboxRow {
  * get the same row). Side effect: attempts+1 and next_attempt_at pushed past the lease, so
  * a worker that dies mid-delivery hands the row on when the lease runs out.
  */
-export async function claimDueChatPosts(q: Queryable, surfaces: string[], limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
+/** Times come from the app clock (not the database's now()), like every notBefore the producers write. */
+export async function claimDueChatPosts(q: Queryable, surfaces: string[], limit: number, leaseSeconds: number, now: Date): Promise<OutboxRow[]> {
   const { rows } = await q.query<OutboxRow>(
     `WITH due AS (
        SELECT id FROM chat_outbox
-       WHERE status = 'pending' AND next_attempt_at <= now() AND surface = ANY($1::text[])
+       WHERE status = 'pending' AND next_attempt_at <= $4 AND surface = ANY($1::text[])
        ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
      )
-     UPDATE chat_outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3)
+     UPDATE chat_outbox o SET attempts = o.attempts + 1, next_attempt_at = $4::timestamptz + make_interval(secs => $3)
      FROM due WHERE o.id = due.id
      RETURNING o.id, o.surface, o.kind, o.dedupe_key, o.batch_id, o.payload, o.attempts`,
-    [surfaces, limit, leaseSeconds],
+    [surfaces, limit, leaseSeconds, now],
   );
   return rows.sort((a, b) => Number(a.id) - Number(b.id));
 }
@@ -45,20 +46,20 @@ export async function markChatPostDone(q: Queryable, id: number, result: unknown
 }
 
 /** Side effect: retried after `delaySeconds`, or given up ('dead') when `dead`. */
-export async function markChatPostFailed(q: Queryable, id: number, error: string, delaySeconds: number, dead: boolean): Promise<void> {
+export async function markChatPostFailed(q: Queryable, id: number, error: string, delaySeconds: number, dead: boolean, now: Date): Promise<void> {
   await q.query(
     `UPDATE chat_outbox SET status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
-            last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
-    [id, error.slice(0, 2000), delaySeconds, dead],
+            last_error = $2, next_attempt_at = $5::timestamptz + make_interval(secs => $3) WHERE id = $1`,
+    [id, error.slice(0, 2000), delaySeconds, dead, now],
   );
 }
 
 /** Side effect: tried again after `delaySeconds` without counting as a failure (waiting on another row). */
-export async function deferChatPost(q: Queryable, id: number, delaySeconds: number, reason: string): Promise<void> {
+export async function deferChatPost(q: Queryable, id: number, delaySeconds: number, reason: string, now: Date): Promise<void> {
   await q.query(
     `UPDATE chat_outbox SET attempts = GREATEST(attempts - 1, 0), last_error = $2,
-            next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
-    [id, reason, delaySeconds],
+            next_attempt_at = $4::timestamptz + make_interval(secs => $3) WHERE id = $1`,
+    [id, reason, delaySeconds, now],
   );
 }
 
