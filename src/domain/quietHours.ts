@@ -81,7 +81,8 @@ export interface RecipientPlace {
 // America an area code never spans states, so +1 and the area code is enough.
 const geoCache = new Map<string, Promise<{ zones: string[]; state: string | null }>>();
 
-function geoKey(e164: string): string {
+/** The part of a number that decides where it is (what the geo look-up is cached by). */
+export function geoKey(e164: string): string {
   return e164.startsWith('+1') ? e164.slice(0, 5) : e164.slice(0, 7);
 }
 

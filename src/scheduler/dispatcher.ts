@@ -4,12 +4,13 @@
  * 1. Claim (one transaction): lock due messages FOR UPDATE SKIP LOCKED (several dispatchers
  *    never pick the same one), check each again (campaign active, number not opted out,
  *    consent, not too late, test mode, inside both windows, under the caps), then move the
- *    ones that pass to `sending` with attempts + 1 and last_attempt_at: the attempt is on
- *    record BEFORE the provider is called.
+ *    ones that pass to `sending` with attempts + 1 and last_attempt_at in one guarded
+ *    statement: the attempt is on record BEFORE the provider is called.
  * 2. Send: one provider call per bubble, outside any transaction.
- * 3. Record: `sent` with the provider id, fenced by the claim's attempts number (a stale
- *    sender cannot overwrite a newer claim); `failed`, `cancelled` (opted out at the
- *    provider) or `unknown` when the answer could hide an accepted message.
+ * 3. Record: `sent` with each message's provider ids, fenced per message by its claim's
+ *    attempts number (a stale sender cannot overwrite a newer claim), one statement for the
+ *    batch; `failed`, `cancelled` (opted out at the provider) or `unknown` when the answer
+ *    could hide an accepted message.
  * `unknown` messages, and `sending` ones whose sender died (lease expired), are reconciled
  * against the provider's own list before anything is sent again: never a blind retry.
  */
@@ -29,17 +30,16 @@ import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import {
-  bumpAttempts,
   expiredSends,
   knownProviderIds,
   lockDueCandidates,
   recentAttempts,
-  storeProviderIds,
   unknownToReconcile,
   writeSlots,
   type Candidate,
 } from './queries.ts';
-import { insideWindows, windowsFor } from './recipients.ts';
+import { insideWindows, RecipientWindows } from './recipients.ts';
+import type { RecipientWindow } from '../domain/quietHours.ts';
 
 export interface DispatcherOptions {
   /** Messages claimed per transaction. */
@@ -90,6 +90,8 @@ type Outcome =
 
 export class Dispatcher {
   readonly opts: DispatcherOptions;
+  /** Recipient windows by place, kept across claims (the key holds everything they depend on). */
+  private readonly recipients = new RecipientWindows();
   constructor(
     private readonly ctx: AppContext,
     private readonly sms: SmsProvider,
@@ -120,13 +122,27 @@ export class Dispatcher {
     const counts = await recentAttempts(
       c,
       now,
-      [...settings].map(([id, s]) => ({ id, dayStart: new Date(dayBoundaries(s.timezone).dayStart(now.getTime())) })),
+      [...settings].map(([id, s]) => ({
+        id,
+        dayStart: new Date(dayBoundaries(s.timezone).dayStart(now.getTime())),
+        limit: Math.max(s.ratePerMinute, s.ratePerHour, s.ratePerDay),
+      })),
     );
     const room = new Map<number, number>();
     for (const [id, s] of settings) {
       const n = counts.get(id) ?? { minute: 0, hour: 0, day: 0 };
       room.set(id, Math.max(0, Math.min(s.ratePerMinute - n.minute, s.ratePerHour - n.hour, s.ratePerDay - n.day)));
     }
+    await this.recipients.prepare(candidates.map((cand) => ({ m: cand, settings: settings.get(cand.campaign_id)! })));
+    // Same campaign, same place, same instant: same answer. Windows arrays are shared per place.
+    const open = new Map<CampaignSettings, Map<readonly RecipientWindow[], boolean>>();
+    const isOpen = (s: CampaignSettings, recipient: readonly RecipientWindow[]): boolean => {
+      let byPlace = open.get(s);
+      if (!byPlace) open.set(s, (byPlace = new Map()));
+      let inside = byPlace.get(recipient);
+      if (inside === undefined) byPlace.set(recipient, (inside = insideWindows(now.getTime(), s, recipient)));
+      return inside;
+    };
 
     const cancel = new Map<string, number[]>();
     const review: Candidate[] = [];
@@ -140,8 +156,8 @@ export class Dispatcher {
       else if (now.getTime() - cand.scheduled_send_time.getTime() > lateMs) review.push(cand);
       else if (cand.test_mode && !cand.test_numbers.includes(cand.phone)) stats.held++;
       else {
-        const recipient = await windowsFor(cand, s);
-        if (!insideWindows(now.getTime(), s, recipient)) {
+        const recipient = this.recipients.get(cand, s);
+        if (!isOpen(s, recipient)) {
           // Late into a closed window (the dispatcher was down): move to when both open again.
           const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
           const at = earliestCommon(schedules, now.getTime());
@@ -162,30 +178,31 @@ export class Dispatcher {
       stats.cancelled += r.moved.length;
       await enqueueCards(c, r.moved);
     }
-    for (const cand of review) {
-      const late = Math.round((now.getTime() - cand.scheduled_send_time.getTime()) / 60_000);
-      const r = await transitionMessage(c, {
-        id: cand.id, from: 'approved', to: 'needs_review', actor: 'scheduler', surface: 'system',
-        set: { last_error: `its send time passed ${late} minutes ago (more than the allowed lateness): approve it again to send` },
+    if (review.length) {
+      const r = await transitionMessages(c, {
+        rows: review.map((cand) => ({
+          id: cand.id,
+          set: {
+            last_error: `its send time passed ${Math.round((now.getTime() - cand.scheduled_send_time.getTime()) / 60_000)} minutes ago (more than the allowed lateness): approve it again to send`,
+          },
+        })),
+        from: 'approved', to: 'needs_review', actor: 'scheduler', surface: 'system',
       });
-      if (r.ok) {
-        stats.review++;
-        await enqueueCards(c, [r.row]);
-      }
+      stats.review += r.moved.length;
+      await enqueueCards(c, r.moved);
     }
     await writeSlots(c, reslot);
     stats.held += reslot.length;
     if (go.length === 0) return [];
 
-    const fences = await bumpAttempts(c, go.map((g) => g.id));
-    const moved = await transitionMessages(c, {
-      ids: go.map((g) => g.id), from: 'approved', to: 'sending', actor: 'scheduler', surface: 'system',
+    const claimed = await transitionMessages(c, {
+      ids: go.map((g) => g.id), from: 'approved', to: 'sending', bumpAttempts: true, actor: 'scheduler', surface: 'system',
       set: { last_attempt_at: now },
     });
-    const movedIds = new Set(moved.moved.map((m) => m.id));
-    stats.claimed = movedIds.size;
+    const fences = new Map(claimed.moved.map((m) => [m.id, m.attempts]));
+    stats.claimed = fences.size;
     return go
-      .filter((g) => movedIds.has(g.id))
+      .filter((g) => fences.has(g.id))
       .map((g) => ({
         id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
         phone: g.phone, body: g.body, attempts: fences.get(g.id)!,
@@ -202,16 +219,12 @@ export class Dispatcher {
     const out = new Set(rows.map((r) => r.phone));
     const stopped = claimed.filter((m) => out.has(m.phone));
     await this.ctx.db.tx(async (c) => {
-      for (const m of stopped) {
-        const r = await transitionMessage(c, {
-          id: m.id, from: 'sending', to: 'cancelled', attempts: m.attempts, actor: 'scheduler', surface: 'system',
-          action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
-        });
-        if (r.ok) {
-          stats.cancelled++;
-          await enqueueCards(c, [r.row]);
-        }
-      }
+      const r = await transitionMessages(c, {
+        rows: stopped.map((m) => ({ id: m.id, attempts: m.attempts })), from: 'sending', to: 'cancelled',
+        actor: 'scheduler', surface: 'system', action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
+      });
+      stats.cancelled += r.moved.length;
+      await enqueueCards(c, r.moved);
     });
     return claimed.filter((m) => !out.has(m.phone));
   }
@@ -247,31 +260,40 @@ export class Dispatcher {
     const sent = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
     const failedCampaigns = new Set<number>();
     await this.ctx.db.tx(async (c) => {
-      const stored = new Set(
-        await storeProviderIds(
-          c,
-          sent.map((o) => ({ id: o.m.id, attempts: o.m.attempts, providerMessageId: o.ids[0]!, extraIds: o.ids.slice(1), provider: this.sms.name })),
-        ),
-      );
+      // One statement per shape: whole sends, and (rarely) sends of which only some bubbles went.
+      const cards: { id: number; version: number }[] = [];
+      const recorded = new Set<number>();
+      for (const group of [sent.filter((o) => !o.partial), sent.filter((o) => o.partial)]) {
+        if (group.length === 0) continue;
+        const r = await transitionMessages(c, {
+          rows: group.map((o) => ({
+            id: o.m.id,
+            attempts: o.m.attempts,
+            set: {
+              provider_message_id: o.ids[0],
+              extra_provider_ids: o.ids.slice(1),
+              ...(o.partial && {
+                last_error: `only ${o.ids.length} of ${splitBubbles(o.m.body).length} bubbles went out: ${o.partial.message}`,
+                error_code: o.partial.providerCode ?? null,
+              }),
+            },
+          })),
+          from: 'sending', to: 'sent', actor: 'scheduler', surface: 'system', set: { sent_at: now, provider: this.sms.name },
+        });
+        stats.sent += r.moved.length;
+        cards.push(...r.moved);
+        for (const m of r.moved) recorded.add(m.id);
+      }
       for (const o of sent) {
-        if (!stored.has(o.m.id)) {
+        if (!recorded.has(o.m.id)) {
           // Another process took this claim over (our lease ran out mid-call): it will find this SMS at the provider.
           this.ctx.log.error('a send finished after its claim was taken over; reconciliation will attribute it', {
             messageId: o.m.id, providerMessageId: o.ids[0],
           });
         }
       }
-      const cards: { id: number; version: number }[] = [];
-      for (const [attempts, group] of groupBy(sent.filter((o) => stored.has(o.m.id)), (o) => o.m.attempts)) {
-        const r = await transitionMessages(c, {
-          ids: group.map((o) => o.m.id), from: 'sending', to: 'sent', attempts, actor: 'scheduler', surface: 'system',
-          set: { sent_at: now },
-        });
-        stats.sent += r.moved.length;
-        cards.push(...r.moved);
-      }
       // A provider that knows delivery at once (the local outbox) reports it with the send.
-      const delivered = sent.filter((o) => stored.has(o.m.id) && o.status === 'delivered').map((o) => o.m.id);
+      const delivered = sent.filter((o) => recorded.has(o.m.id) && o.status === 'delivered').map((o) => o.m.id);
       if (delivered.length) {
         const r = await transitionMessages(c, {
           ids: delivered, from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now },
@@ -279,35 +301,31 @@ export class Dispatcher {
         const latest = new Map(r.moved.map((m) => [m.id, m]));
         for (const [i, card] of cards.entries()) cards[i] = latest.get(card.id) ?? card;
       }
-      for (const o of sent.filter((x) => x.partial)) {
-        await c.query('UPDATE campaign_messages SET last_error = $2, error_code = $3 WHERE id = $1', [
-          o.m.id, `only ${o.ids.length} of ${splitBubbles(o.m.body).length} bubbles went out: ${o.partial!.message}`, o.partial!.providerCode ?? null,
-        ]);
-      }
       await enqueueCards(c, cards);
-      await applyEarlyStatuses(c, this.ctx, sent.filter((o) => o.status !== 'delivered').map((o) => o.ids[0]!));
+      await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
 
-      for (const o of outcomes) {
-        if (o.ok) continue;
-        const e = o.error;
-        if (e.kind === 'opted_out') {
-          await this.recordProviderOptOut(c, o.m, e, now);
-          stats.cancelled++;
-        } else {
-          const to = e.kind === 'permanent' ? 'failed' : 'unknown';
-          const r = await transitionMessage(c, {
-            id: o.m.id, from: 'sending', to, attempts: o.m.attempts, actor: 'scheduler', surface: 'system',
-            set: { error_code: e.providerCode ?? null, last_error: e.message.slice(0, 500) },
-          });
-          if (r.ok) {
-            await enqueueCards(c, [r.row]);
-            if (to === 'failed') {
-              stats.failed++;
-              failedCampaigns.add(o.m.campaignId);
-            } else stats.unknown++;
-          }
+      const failures = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+      for (const o of failures.filter((f) => f.error.kind === 'opted_out')) {
+        await this.recordProviderOptOut(c, o.m, o.error, now);
+        stats.cancelled++;
+      }
+      for (const to of ['failed', 'unknown'] as const) {
+        const group = failures.filter((f) => f.error.kind !== 'opted_out' && (f.error.kind === 'permanent') === (to === 'failed'));
+        if (group.length === 0) continue;
+        const r = await transitionMessages(c, {
+          rows: group.map((o) => ({
+            id: o.m.id, attempts: o.m.attempts, set: { error_code: o.error.providerCode ?? null, last_error: o.error.message.slice(0, 500) },
+          })),
+          from: 'sending', to, actor: 'scheduler', surface: 'system',
+        });
+        await enqueueCards(c, r.moved);
+        if (to === 'failed') {
+          stats.failed += r.moved.length;
+          for (const o of group) if (r.moved.some((m) => m.id === o.m.id)) failedCampaigns.add(o.m.campaignId);
+        } else stats.unknown += r.moved.length;
+        for (const o of group) {
           this.ctx.log.warn(`send ${to === 'failed' ? 'failed' : 'outcome unknown'}`, {
-            messageId: o.m.id, phone: maskPhone(o.m.phone), code: e.providerCode, err: e,
+            messageId: o.m.id, phone: maskPhone(o.m.phone), code: o.error.providerCode, err: o.error,
           });
         }
       }
@@ -357,15 +375,12 @@ export class Dispatcher {
     const now = this.ctx.clock.now();
     const expired = await expiredSends(this.ctx.db.pool, new Date(now.getTime() - this.opts.leaseMs), 500);
     if (expired.length) {
-      await this.ctx.db.tx(async (c) => {
-        for (const [attempts, group] of groupBy(expired, (e) => e.attempts)) {
-          const r = await transitionMessages(c, {
-            ids: group.map((e) => Number(e.id)), from: 'sending', to: 'unknown', attempts, actor: 'reconciler', surface: 'system',
-            set: { last_error: 'its sender stopped before recording the outcome (sending lease expired)' },
-          });
-          out.expired += r.moved.length;
-        }
+      const r = await transitionMessages(this.ctx.db.pool, {
+        rows: expired.map((e) => ({ id: Number(e.id), attempts: e.attempts })), from: 'sending', to: 'unknown',
+        actor: 'reconciler', surface: 'system',
+        set: { last_error: 'its sender stopped before recording the outcome (sending lease expired)' },
       });
+      out.expired = r.moved.length;
     }
     const unknown = await unknownToReconcile(this.ctx.db.pool, new Date(now.getTime() - this.opts.settleMs), 100);
     for (const m of unknown) {
@@ -434,12 +449,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
-  const m = new Map<K, T[]>();
-  for (const it of items) push(m, key(it), it);
-  return m;
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {

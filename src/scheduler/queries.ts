@@ -105,57 +105,33 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number):
   return rows;
 }
 
-/** Side effect: attempts + 1 on messages this transaction has locked; returns the new fence values. */
-export async function bumpAttempts(q: Queryable, ids: number[]): Promise<Map<number, number>> {
-  const { rows } = await q.query<{ id: number; attempts: number }>(
-    `UPDATE campaign_messages SET attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 'approved' RETURNING id, attempts`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [Number(r.id), r.attempts]));
-}
-
-/** Attempts per campaign in the last minute, hour and since the start of its local day. */
+/**
+ * Attempts per campaign in the last minute, hour and since the start of its local day, in
+ * one scan of the campaign's most recent attempts that stops after `limit` rows (the
+ * largest cap): every window ends now, so the newest `limit` attempts hold min(n, limit)
+ * of each window, which is all a cap needs to know (at the cap, there is no room).
+ */
 export async function recentAttempts(
   q: Queryable,
   now: Date,
-  campaigns: { id: number; dayStart: Date }[],
+  campaigns: { id: number; dayStart: Date; limit: number }[],
 ): Promise<Map<number, { minute: number; hour: number; day: number }>> {
   if (campaigns.length === 0) return new Map();
   const { rows } = await q.query<{ id: number; minute: number; hour: number; day: number }>(
-    `SELECT v.id,
-       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
-          AND m.last_attempt_at > $1::timestamptz - interval '1 minute' AND m.last_attempt_at <= $1) AS minute,
-       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
-          AND m.last_attempt_at > $1::timestamptz - interval '1 hour' AND m.last_attempt_at <= $1) AS hour,
-       (SELECT count(*)::int FROM campaign_messages m WHERE m.campaign_id = v.id
-          AND m.last_attempt_at >= v.day_start AND m.last_attempt_at <= $1) AS day
-     FROM unnest($2::bigint[], $3::timestamptz[]) AS v(id, day_start)`,
-    [now, campaigns.map((c) => c.id), campaigns.map((c) => c.dayStart)],
+    `SELECT v.id, n.minute, n.hour, n.day
+     FROM unnest($2::bigint[], $3::timestamptz[], $4::int[]) AS v(id, day_start, lim)
+     CROSS JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE r.t > $1::timestamptz - interval '1 minute')::int AS minute,
+              count(*) FILTER (WHERE r.t > $1::timestamptz - interval '1 hour')::int AS hour,
+              count(*) FILTER (WHERE r.t >= v.day_start)::int AS day
+       FROM (SELECT m.last_attempt_at AS t FROM campaign_messages m
+             WHERE m.campaign_id = v.id AND m.last_attempt_at <= $1
+               AND m.last_attempt_at >= least(v.day_start, $1::timestamptz - interval '1 hour')
+             ORDER BY m.last_attempt_at DESC LIMIT v.lim) r
+     ) n`,
+    [now, campaigns.map((c) => c.id), campaigns.map((c) => c.dayStart), campaigns.map((c) => c.limit)],
   );
   return new Map(rows.map((r) => [Number(r.id), r]));
-}
-
-/** Side effect: stores the provider ids of accepted messages, fenced by the claim's attempts. Returns the ids written. */
-export async function storeProviderIds(
-  q: Queryable,
-  sent: { id: number; attempts: number; providerMessageId: string; extraIds: string[]; provider: string }[],
-): Promise<number[]> {
-  if (sent.length === 0) return [];
-  const { rows } = await q.query<{ id: number }>(
-    `UPDATE campaign_messages m
-     SET provider_message_id = v.pid, extra_provider_ids = v.extra::text[], provider = v.provider
-     FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) AS v(id, attempts, pid, extra, provider)
-     WHERE m.id = v.id AND m.status = 'sending' AND m.attempts = v.attempts
-     RETURNING m.id`,
-    [
-      sent.map((s) => s.id),
-      sent.map((s) => s.attempts),
-      sent.map((s) => s.providerMessageId),
-      sent.map((s) => `{${s.extraIds.map((x) => `"${x.replace(/["\\]/g, '')}"`).join(',')}}`),
-      sent.map((s) => s.provider),
-    ],
-  );
-  return rows.map((r) => Number(r.id));
 }
 
 /** Messages whose sender may have died: `sending` with an attempt older than the lease. */

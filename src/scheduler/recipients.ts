@@ -1,6 +1,6 @@
 /** Recipient windows for a set of messages (quiet hours + state law in the recipient's zones). */
 import type { CampaignSettings } from '../campaigns/settings.ts';
-import { locateRecipient, recipientWindows, type RecipientWindow } from '../domain/quietHours.ts';
+import { geoKey, locateRecipient, recipientWindows, type RecipientWindow } from '../domain/quietHours.ts';
 import { windowSchedule } from './plan.ts';
 
 export interface RecipientRef {
@@ -12,6 +12,40 @@ export interface RecipientRef {
 export async function windowsFor(m: RecipientRef, settings: CampaignSettings): Promise<RecipientWindow[]> {
   const place = await locateRecipient(m.phone, { timezone: m.customer_timezone, state: m.customer_state }, settings.timezone);
   return recipientWindows(place.zones, place.state, settings.recipientQuietHours);
+}
+
+/**
+ * Recipient windows by place: computed once per distinct (number prefix, customer zone and
+ * state, campaign zone, quiet hours), so a claim or a plan of thousands of messages does a
+ * handful of look-ups, then synchronous map reads. Everything that decides the windows is
+ * in the key, so entries never go stale.
+ */
+export class RecipientWindows {
+  private readonly byPlace = new Map<string, readonly RecipientWindow[]>();
+
+  /** Looks up every place among `refs` not known yet (geo data is read asynchronously). */
+  async prepare(refs: Iterable<{ m: RecipientRef; settings: CampaignSettings }>): Promise<void> {
+    // Places are few (area codes x zones): a long-lived cache stays small; the guard is for pathological inputs.
+    if (this.byPlace.size > 50_000) this.byPlace.clear();
+    const missing = new Map<string, Promise<RecipientWindow[]>>();
+    for (const { m, settings } of refs) {
+      const key = placeKey(m, settings);
+      if (!this.byPlace.has(key) && !missing.has(key)) missing.set(key, windowsFor(m, settings));
+    }
+    for (const [key, windows] of missing) this.byPlace.set(key, await windows);
+  }
+
+  /** The windows of a recipient `prepare` has seen: one shared array per place (callers may cache by identity). */
+  get(m: RecipientRef, settings: CampaignSettings): readonly RecipientWindow[] {
+    const w = this.byPlace.get(placeKey(m, settings));
+    if (!w) throw new Error(`recipient windows for ${placeKey(m, settings)} were not prepared`);
+    return w;
+  }
+}
+
+function placeKey(m: RecipientRef, s: CampaignSettings): string {
+  const q = s.recipientQuietHours;
+  return `${geoKey(m.phone)}|${m.customer_timezone ?? ''}|${m.customer_state ?? ''}|${s.timezone}|${q ? `${q.start}-${q.end}` : 'off'}`;
 }
 
 /** Whether `t` is inside the campaign's business window and every recipient window. */
