@@ -2,7 +2,8 @@
  * Customer import throughput and memory: a generated 100,000-row CSV imported into embedded
  * PGlite and into PostgreSQL (TEST_DATABASE_URL, else postgres://postgres:postgres@127.0.0.1:5432/postgres,
  * in a scratch database created and dropped here). Each engine runs in its own child process
- * so its peak RSS is its own. Targets on PostgreSQL: >= 20,000 rows/s, peak RSS < 300 MB.
+ * so its peak RSS and CPU time (process.cpuUsage, steadier than wall time on a shared machine)
+ * are its own. Targets on PostgreSQL: >= 20,000 rows/s, peak RSS < 300 MB.
  *
  *   npx tsx bench/import.ts [rows]
  */
@@ -24,6 +25,8 @@ interface Measurement {
   imported: number;
   seconds: number;
   rowsPerSecond: number;
+  /** CPU time (user + system) of this process per row: on a shared machine it moves less than wall time. */
+  cpuUsPerRow: number;
   peakRssMb: number;
 }
 
@@ -34,7 +37,9 @@ async function child(engine: string, file: string, url: string | undefined): Pro
   const db: Database = engine === 'postgres' ? await openPostgres(url!) : await openPglite(undefined);
   try {
     await migrate(db);
+    const cpu0 = process.cpuUsage();
     const s = await importCustomers({ db, config: { phoneRegion: 'US' }, clock: systemClock }, file, { rejectsPath: null });
+    const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     const m: Measurement = {
@@ -43,6 +48,7 @@ async function child(engine: string, file: string, url: string | undefined): Pro
       imported: s.imported,
       seconds: s.durationMs / 1000,
       rowsPerSecond: s.rowsPerSecond,
+      cpuUsPerRow: Math.round((cpu.user + cpu.system) / s.rows),
       peakRssMb: Math.round(peak / 1e6),
     };
     process.stdout.write(JSON.stringify(m) + '\n');
@@ -91,8 +97,16 @@ async function main(): Promise<void> {
     const pgResult = await withScratchDatabase(adminUrl, (url) => runChild('postgres', file, url));
     if (pgResult) results.push(pgResult);
 
-    const header = ['engine', 'rows', 'imported', 'seconds', 'rows/s', 'peak RSS MB'];
-    const table = results.map((r) => [r.engine, String(r.rows), String(r.imported), r.seconds.toFixed(2), String(r.rowsPerSecond), String(r.peakRssMb)]);
+    const header = ['engine', 'rows', 'imported', 'seconds', 'rows/s', 'CPU µs/row', 'peak RSS MB'];
+    const table = results.map((r) => [
+      r.engine,
+      String(r.rows),
+      String(r.imported),
+      r.seconds.toFixed(2),
+      String(r.rowsPerSecond),
+      String(r.cpuUsPerRow),
+      String(r.peakRssMb),
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
     process.stdout.write(`customer import, ${rows.toLocaleString('en-US')} rows\n${line(header)}\n${table.map(line).join('\n')}\n`);

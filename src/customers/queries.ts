@@ -34,7 +34,11 @@ const CHANGED_PLAIN = PLAIN_COLUMNS.map((c) => `(EXCLUDED.${c} IS NOT NULL AND E
  * - Consent changes only when the file states it (consent_source is set only then), and
  *   consent_source/consent_at move only when the status really changes.
  * - contact_status (opt-outs) is only read, never written: an import re-subscribes nobody.
- * CTEs all see the snapshot the statement started from, so `before` holds the prior consent.
+ * CTEs all see the snapshot the statement started from, so `before` holds the prior consent
+ *   (only rows that state a consent can change it, so only those are looked up).
+ * - Stored customers are looked up row by row through their unique indexes (LATERAL ... LIMIT 1):
+ *   a plain join lets the planner hash the whole customers table for every batch, which made
+ *   an import slow down as the table grew (quadratic in the file size).
  */
 const UPSERT_SQL = `
 WITH input AS (
@@ -44,11 +48,14 @@ WITH input AS (
          last_visit_at, first_seen_at, visits, total_spend, favorite_category, attributes, consent_status, line)
 ),
 conflict AS (
-  SELECT i.phone, c.phone AS owner FROM input i JOIN customers c ON c.external_id = i.external_id
-  WHERE c.phone <> i.phone
+  SELECT i.phone, o.phone AS owner FROM input i
+  CROSS JOIN LATERAL (SELECT c.phone FROM customers c WHERE c.external_id = i.external_id AND c.phone <> i.phone LIMIT 1) o
+  WHERE i.external_id IS NOT NULL
 ),
 before AS (
-  SELECT c.phone, c.consent_status FROM customers c JOIN input i ON i.phone = c.phone
+  SELECT i.phone, b.consent_status FROM input i
+  CROSS JOIN LATERAL (SELECT c.consent_status FROM customers c WHERE c.phone = i.phone LIMIT 1) b
+  WHERE i.consent_status IS NOT NULL
 ),
 upserted AS (
   INSERT INTO customers AS c (phone, ${PLAIN_COLUMNS.join(', ')}, attributes,
