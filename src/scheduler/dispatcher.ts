@@ -28,7 +28,7 @@ import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
-import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
+import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   expiredSends,
   knownProviderIds,
@@ -115,6 +115,8 @@ export class Dispatcher {
   private async claim(c: Queryable, now: Date, stats: DispatchStats): Promise<Claimed[]> {
     const candidates = await lockDueCandidates(c, now, this.opts.batchSize);
     if (candidates.length === 0) return [];
+    const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
+    const cards = (moved: { id: number }[]) => enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
     const settings = new Map<number, CampaignSettings>();
     for (const cand of candidates) {
       if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
@@ -176,7 +178,7 @@ export class Dispatcher {
         set: { cancelled_reason: reason },
       });
       stats.cancelled += r.moved.length;
-      await enqueueCards(c, r.moved);
+      await cards(r.moved);
     }
     if (review.length) {
       const r = await transitionMessages(c, {
@@ -189,7 +191,7 @@ export class Dispatcher {
         from: 'approved', to: 'needs_review', actor: 'scheduler', surface: 'system',
       });
       stats.review += r.moved.length;
-      await enqueueCards(c, r.moved);
+      await cards(r.moved);
     }
     await writeSlots(c, reslot);
     stats.held += reslot.length;
@@ -224,7 +226,8 @@ export class Dispatcher {
         actor: 'scheduler', surface: 'system', action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
       });
       stats.cancelled += r.moved.length;
-      await enqueueCards(c, r.moved);
+      const moved = new Set(r.moved.map((m) => m.id));
+      await enqueueCoalescedCards(c, stopped.filter((m) => moved.has(m.id)), this.ctx.clock.now());
     });
     return claimed.filter((m) => !out.has(m.phone));
   }
@@ -261,7 +264,6 @@ export class Dispatcher {
     const failedCampaigns = new Set<number>();
     await this.ctx.db.tx(async (c) => {
       // One statement per shape: whole sends, and (rarely) sends of which only some bubbles went.
-      const cards: { id: number; version: number }[] = [];
       const recorded = new Set<number>();
       for (const group of [sent.filter((o) => !o.partial), sent.filter((o) => o.partial)]) {
         if (group.length === 0) continue;
@@ -281,7 +283,6 @@ export class Dispatcher {
           from: 'sending', to: 'sent', actor: 'scheduler', surface: 'system', set: { sent_at: now, provider: this.sms.name },
         });
         stats.sent += r.moved.length;
-        cards.push(...r.moved);
         for (const m of r.moved) recorded.add(m.id);
       }
       for (const o of sent) {
@@ -295,13 +296,12 @@ export class Dispatcher {
       // A provider that knows delivery at once (the local outbox) reports it with the send.
       const delivered = sent.filter((o) => recorded.has(o.m.id) && o.status === 'delivered').map((o) => o.m.id);
       if (delivered.length) {
-        const r = await transitionMessages(c, {
+        await transitionMessages(c, {
           ids: delivered, from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now },
         });
-        const latest = new Map(r.moved.map((m) => [m.id, m]));
-        for (const [i, card] of cards.entries()) cards[i] = latest.get(card.id) ?? card;
       }
-      await enqueueCards(c, cards);
+      // One coalesced re-render per message, whatever it went through (sent, then delivered).
+      await enqueueCoalescedCards(c, sent.filter((o) => recorded.has(o.m.id)).map((o) => o.m), now);
       await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
 
       const failures = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
@@ -318,7 +318,7 @@ export class Dispatcher {
           })),
           from: 'sending', to, actor: 'scheduler', surface: 'system',
         });
-        await enqueueCards(c, r.moved);
+        await enqueueCoalescedCards(c, group.filter((o) => r.moved.some((m) => m.id === o.m.id)).map((o) => o.m), now);
         if (to === 'failed') {
           stats.failed += r.moved.length;
           for (const o of group) if (r.moved.some((m) => m.id === o.m.id)) failedCampaigns.add(o.m.campaignId);
@@ -348,7 +348,7 @@ export class Dispatcher {
       id: m.id, from: 'sending', to: 'cancelled', attempts: m.attempts, actor: 'provider', surface: 'sms',
       action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out', error_code: e.providerCode ?? null, last_error: e.message.slice(0, 500) },
     });
-    if (r.ok) await enqueueCards(c, [r.row]);
+    if (r.ok) await enqueueCoalescedCards(c, [m], now);
     const others = await cancelPendingTo(c, this.ctx, m.phone, 'opted_out', 'provider');
     await postToThread(c, this.ctx.config, {
       campaignId: m.campaignId,
@@ -435,8 +435,9 @@ export class Dispatcher {
           if (r.ok) out.absent++;
         }
         if (r.ok) {
-          await enqueueCards(c, [r.row]);
-          await enqueueProgress(c, [m.batch_id === null ? null : Number(m.batch_id)], now);
+          const batchId = m.batch_id === null ? null : Number(m.batch_id);
+          await enqueueCoalescedCards(c, [{ id: Number(m.id), batchId }], now);
+          await enqueueProgress(c, [batchId], now);
           if (ids.length) await applyEarlyStatuses(c, this.ctx, ids.slice(0, 1));
         }
       });

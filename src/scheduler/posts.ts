@@ -2,34 +2,83 @@
  * What the scheduler says in chat, always through the chat outbox (written in the same
  * transaction as the change it reports): card re-renders, the batch's coalesced progress
  * message, and thread posts (replies, opt-outs, alerts, test sends).
+ * What the scheduler itself changes (sent, delivered, failed ...) is coalesced per 30 s
+ * bucket: a 300-message batch costs one card edit per message and one header edit per
+ * bucket, not two chat API calls per status change.
  */
 import type { ChatMessage } from '../bot/chatSurface.ts';
 import { cardSurfaces, enqueueCardChanges } from '../bot/notify.ts';
 import { defaultSurface, type Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
-import { enqueueChatPosts, type OutboxItem } from '../db/queries/outbox.ts';
+import { enqueueChatPosts, enqueueCoalescedPosts, type OutboxItem } from '../db/queries/outbox.ts';
 
-/** Progress edits are coalesced into one per batch per this many ms. */
-export const PROGRESS_COALESCE_MS = 30_000;
+/** Scheduler-originated edits (progress, card re-renders) are coalesced into one per this many ms. */
+export const COALESCE_MS = 30_000;
 
-/** Enqueues the card re-render of messages whose status changed (key card:<id>:v<version>). */
-export async function enqueueCards(q: Queryable, moved: { id: number; version: number }[]): Promise<void> {
-  if (moved.length === 0) return;
+interface CardPlace {
+  id: number;
+  batchId: number;
+  surfaces: string[];
+}
+
+/** Where the cards of `ids` live (messages without a batch or a surface have no card). */
+async function cardPlaces(q: Queryable, ids: number[]): Promise<Map<number, CardPlace>> {
   const { rows } = await q.query<{ id: number; batch_id: number | null; chat_surface: string | null; card_refs: Record<string, unknown> }>(
     `SELECT m.id, m.batch_id, c.chat_surface, m.card_refs FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id
-     WHERE m.id = ANY($1::bigint[])`,
-    [moved.map((m) => m.id)],
+     WHERE m.id = ANY($1::bigint[]) AND m.batch_id IS NOT NULL`,
+    [ids],
   );
-  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const out = new Map<number, CardPlace>();
+  for (const r of rows) {
+    const surfaces = cardSurfaces(r.chat_surface, r.card_refs);
+    if (surfaces.length) out.set(Number(r.id), { id: Number(r.id), batchId: Number(r.batch_id), surfaces });
+  }
+  return out;
+}
+
+/**
+ * Enqueues the card re-render of messages whose status changed, at once (key
+ * card:<id>:v<version>): for changes a person asked for (a pause, a cancel, a STOP).
+ */
+export async function enqueueCards(q: Queryable, moved: { id: number; version: number }[]): Promise<void> {
+  if (moved.length === 0) return;
+  const places = await cardPlaces(q, moved.map((m) => m.id));
   await enqueueCardChanges(
     q,
     moved.flatMap((m) => {
-      const r = byId.get(m.id);
-      if (!r || r.batch_id === null) return [];
-      const surfaces = cardSurfaces(r.chat_surface, r.card_refs);
-      return surfaces.length ? [{ messageId: m.id, version: m.version, batchId: Number(r.batch_id), surfaces }] : [];
+      const p = places.get(m.id);
+      return p ? [{ messageId: m.id, version: m.version, batchId: p.batchId, surfaces: p.surfaces }] : [];
     }),
   );
+}
+
+/**
+ * Enqueues the card re-render of messages the scheduler moved (sent, delivered, failed ...),
+ * coalesced: one card row per message and one batch_header row per batch and surface per
+ * 30 s bucket, delivered at the end of the bucket and rendered then from current state.
+ * Messages without a batch have no card and cost no query.
+ */
+export async function enqueueCoalescedCards(q: Queryable, moved: { id: number; batchId: number | null }[], now: Date): Promise<void> {
+  const ids = moved.filter((m) => m.batchId !== null).map((m) => m.id);
+  if (ids.length === 0) return;
+  const places = await cardPlaces(q, ids);
+  const bucket = Math.floor(now.getTime() / COALESCE_MS);
+  const notBefore = new Date((bucket + 1) * COALESCE_MS);
+  const items: OutboxItem[] = [];
+  const headers = new Map<string, OutboxItem>();
+  for (const p of places.values()) {
+    for (const [i, surface] of p.surfaces.entries()) {
+      items.push({
+        surface, kind: 'card', dedupeKey: `card:${p.id}:b${bucket}${i === 0 ? '' : `:${surface}`}`,
+        batchId: p.batchId, payload: { messageId: p.id }, notBefore,
+      });
+      const header = `batch_header:${p.batchId}:${surface}:b${bucket}`;
+      if (!headers.has(header)) {
+        headers.set(header, { surface, kind: 'batch_header', dedupeKey: header, batchId: p.batchId, payload: { batchId: p.batchId }, notBefore });
+      }
+    }
+  }
+  await enqueueCoalescedPosts(q, [...items, ...headers.values()]);
 }
 
 /**
@@ -43,7 +92,7 @@ export async function enqueueProgress(q: Queryable, batchIds: Iterable<number | 
     `SELECT b.id, c.chat_surface FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = ANY($1::bigint[])`,
     [ids],
   );
-  const bucket = Math.floor(now.getTime() / PROGRESS_COALESCE_MS);
+  const bucket = Math.floor(now.getTime() / COALESCE_MS);
   const items: OutboxItem[] = rows
     .filter((r) => r.chat_surface)
     .map((r) => ({
@@ -52,9 +101,9 @@ export async function enqueueProgress(q: Queryable, batchIds: Iterable<number | 
       dedupeKey: `progress:${r.id}:${bucket}`,
       batchId: Number(r.id),
       payload: { batchId: Number(r.id) },
-      notBefore: new Date((bucket + 1) * PROGRESS_COALESCE_MS),
+      notBefore: new Date((bucket + 1) * COALESCE_MS),
     }));
-  await enqueueChatPosts(q, items);
+  await enqueueCoalescedPosts(q, items);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Queryable } from '../db/database.ts';
 import { transitionMessage } from '../db/queries/transition.ts';
 import type { MessageStatus } from '../domain/messageStatus.ts';
 import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
-import { enqueueCards, enqueueProgress } from '../scheduler/posts.ts';
+import { enqueueCoalescedCards, enqueueProgress } from '../scheduler/posts.ts';
 
 export interface StatusUpdate {
   providerMessageId: string;
@@ -74,8 +74,9 @@ export async function applyDeliveryStatus(
         : { error_code: errorCode ?? null, last_error: `the carrier reported ${status}${errorCode ? ` (error ${errorCode})` : ''}` },
   });
   if (!moved.ok) return null;
-  await enqueueCards(q, [{ id: moved.row.id, version: moved.row.version }]);
-  await enqueueProgress(q, [m.batch_id === null ? null : Number(m.batch_id)], now);
+  const batchId = m.batch_id === null ? null : Number(m.batch_id);
+  await enqueueCoalescedCards(q, [{ id: moved.row.id, batchId }], now);
+  await enqueueProgress(q, [batchId], now);
   return Number(m.campaign_id);
 }
 

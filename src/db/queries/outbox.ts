@@ -47,3 +47,30 @@ export async function enqueueChatPosts(q: Queryable, items: OutboxItem[]): Promi
   );
   return rowCount ?? 0;
 }
+
+/**
+ * Enqueues coalesced posts, whose dedupe key names a time bucket (progress, scheduler card
+ * re-renders): a key already waiting absorbs the new change (delivery renders current
+ * state), and a key whose row was already delivered is armed again, so a change that lands
+ * after an early delivery is still shown. Dead rows stay dead.
+ */
+export async function enqueueCoalescedPosts(q: Queryable, items: OutboxItem[]): Promise<void> {
+  // One row per key in a statement: ON CONFLICT DO UPDATE may not touch a row twice.
+  const unique = [...new Map(items.map((i) => [i.dedupeKey, i])).values()];
+  if (unique.length === 0) return;
+  await q.query(
+    `INSERT INTO chat_outbox (surface, kind, dedupe_key, batch_id, payload, next_attempt_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[], $6::timestamptz[])
+     ON CONFLICT (dedupe_key) DO UPDATE
+       SET status = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, done_at = NULL, last_error = NULL, result = NULL
+       WHERE chat_outbox.status = 'done'`,
+    [
+      unique.map((i) => i.surface),
+      unique.map((i) => i.kind),
+      unique.map((i) => i.dedupeKey),
+      unique.map((i) => i.batchId ?? null),
+      unique.map((i) => JSON.stringify(i.payload)),
+      unique.map((i) => i.notBefore ?? new Date()),
+    ],
+  );
+}
