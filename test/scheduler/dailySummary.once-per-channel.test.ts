@@ -87,7 +87,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
   }
 
   async function summaries(date: string) {
-    const { rows } = await db.pool.query<{ surface: string; kind: string; dedupe_key: string; batch_id: number | null; payload: { channel: string; message: { title: string; text: string; tone: string } } }>(
+    const { rows } = await db.pool.query<{ surface: string; kind: string; dedupe_key: string; batch_id: number | null; payload: { channel: string; message: { title: string; text: string; tone: string; image?: unknown } } }>(
       `SELECT surface, kind, dedupe_key, batch_id, payload FROM chat_outbox WHERE dedupe_key LIKE 'summary:%' AND dedupe_key LIKE $1 ORDER BY dedupe_key`,
       [`%:${date}`],
     );
@@ -96,6 +96,12 @@ describe.each(engines)('daily summary on %s', (engine) => {
 
   it("posts one summary per channel with each campaign's day and its change from the day before", async () => {
     expect(await runDailySummary(ctx)).toBe(2);
+    // Every channel's post carries the 14-day activity chart (a PNG, with its alt text).
+    const chart = {
+      filename: 'activity-2025-07-16.png',
+      base64: expect.stringMatching(/^iVBORw0KGgo/),
+      alt: expect.stringMatching(/sent/i),
+    };
     expect(await summaries('2025-07-16')).toEqual([
       {
         surface: 'console', kind: 'channel', dedupe_key: 'summary:console:ops:2025-07-16', batch_id: null,
@@ -109,6 +115,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
               '*Winback* (active): sent 5 (+2 vs yesterday), delivered 4 (+2 vs yesterday), failed 1, replies 2 (+1 vs yesterday), ' +
                 'opt-outs 1 (+1 vs yesterday); pending 2, ETA Thu 07/17 10:15 AM',
             ].join('\n'),
+            image: chart,
           },
         },
       },
@@ -120,6 +127,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
             title: 'Daily summary 2025-07-16',
             tone: 'info',
             text: '*Launch* (active): sent 0, delivered 0, failed 0, replies 0, opt-outs 0; pending 1, ETA Thu 07/17 10:15 AM',
+            image: chart,
           },
         },
       },
