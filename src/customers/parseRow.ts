@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { normalizePhone } from '../domain/phone.ts';
-import { FIELD_NAMES, type ColumnMap, type CustomerField } from './columns.ts';
+import { CUSTOMER_FIELDS, FIELD_NAMES, type ColumnMap, type CustomerField } from './columns.ts';
 import { sanitizeText } from './text.ts';
 import {
   normalizeState,
@@ -56,99 +56,110 @@ export interface RowContext {
 
 export type RowResult = { ok: true; row: CustomerRow } | { ok: false; reason: string };
 
-/** A cell as text: sanitised, empty -> undefined. */
-const cell = z
-  .string()
-  .optional()
-  .transform((s) => (s === undefined ? undefined : sanitizeText(s) || undefined));
+/** Checks one cell (already sanitised, not empty): the stored value or why it was refused. */
+type CellCheck = (s: string) => Parsed<unknown>;
 
-function text(limit: number) {
-  return cell.transform((s, ctx) => {
-    if (s === undefined) return null;
-    if (s.length > limit) {
-      ctx.addIssue({ code: 'custom', message: `is ${s.length} characters long (at most ${limit})` });
-      return z.NEVER;
-    }
-    return s;
-  });
+function text(limit: number): CellCheck {
+  return (s) => (s.length > limit ? { ok: false, message: `is ${s.length} characters long (at most ${limit})` } : { ok: true, value: s });
 }
 
-function parsed<T>(parse: (s: string) => Parsed<T>) {
-  return cell.transform((s, ctx): T | null => {
-    if (s === undefined) return null;
-    const r = parse(s);
-    if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: r.message });
-      return z.NEVER;
-    }
-    return r.value;
-  });
+function checks(rc: RowContext): Record<Exclude<CustomerField, 'phone'>, CellCheck> {
+  const name = text(TEXT_LIMITS.name);
+  const state = text(TEXT_LIMITS.state);
+  return {
+    name,
+    firstName: name,
+    lastName: name,
+    email: parseEmail,
+    externalId: text(TEXT_LIMITS.externalId),
+    lastVisit: (s) => parseDate(s, rc.latestDate),
+    firstSeen: (s) => parseDate(s, rc.latestDate),
+    visits: parseCount,
+    totalSpend: parseMoney,
+    favoriteCategory: text(TEXT_LIMITS.favoriteCategory),
+    timezone: parseTimezone,
+    state: (s) => {
+      const r = state(s);
+      return r.ok ? { ok: true, value: normalizeState(s) } : r;
+    },
+    consent: parseConsent,
+  };
 }
 
-function rowSchema(rc: RowContext) {
-  return z
-    .object({
-      phone: z
-        .string()
-        .optional()
-        .transform((s, ctx) => {
-          const r = normalizePhone(sanitizeText(s ?? ''), rc.phoneRegion);
-          if (!r.ok) {
-            ctx.addIssue({ code: 'custom', message: r.reason });
-            return z.NEVER;
-          }
-          return r.e164;
-        }),
-      name: text(TEXT_LIMITS.name),
-      firstName: text(TEXT_LIMITS.name),
-      lastName: text(TEXT_LIMITS.name),
-      email: parsed(parseEmail),
-      externalId: text(TEXT_LIMITS.externalId),
-      lastVisit: parsed((s) => parseDate(s, rc.latestDate)),
-      firstSeen: parsed((s) => parseDate(s, rc.latestDate)),
-      visits: parsed(parseCount),
-      totalSpend: parsed(parseMoney),
-      favoriteCategory: text(TEXT_LIMITS.favoriteCategory),
-      timezone: parsed(parseTimezone),
-      state: text(TEXT_LIMITS.state).transform((s) => (s === null ? null : normalizeState(s))),
-      consent: parsed(parseConsent),
-      attributes: z.record(z.string(), text(TEXT_LIMITS.attribute)),
-    })
-    .transform(({ firstName, lastName, attributes, ...r }): CustomerRow => {
-      const name = r.name ?? ([firstName, lastName].filter(Boolean).join(' ') || null);
-      const attrs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(attributes)) if (v !== null) attrs[k] = v;
-      return { ...r, name, attributes: attrs };
-    });
-}
+/** The zod shape of the column map a row parser is built from (checked once per file, not per row). */
+const columnMapSchema = z.object({
+  headers: z.array(z.string()),
+  fields: z.partialRecord(z.enum(CUSTOMER_FIELDS), z.number().int().nonnegative()),
+  attributes: z.array(z.object({ index: z.number().int().nonnegative(), key: z.string().min(1) })),
+});
 
-
-/** Builds the row parser for one file's columns. */
+/**
+ * Builds the row parser for one file's columns. The checks per field are chosen here, once:
+ * a row only runs the checks of the columns the file has, in the order of CUSTOMER_FIELDS
+ * (so a row's reasons always list its fields in the same order).
+ */
 export function createRowParser(columns: ColumnMap, rc: RowContext): (record: string[]) => RowResult {
-  const schema = rowSchema(rc);
-  const fieldEntries = Object.entries(columns.fields) as [CustomerField, number][];
+  const map = columnMapSchema.parse(columns);
+  const byField = checks(rc);
+  const phoneIndex = map.fields.phone;
+  const fields: { field: Exclude<CustomerField, 'phone'>; index: number; check: CellCheck; label: string }[] = [];
+  for (const field of CUSTOMER_FIELDS) {
+    const index = map.fields[field];
+    if (field === 'phone' || index === undefined) continue;
+    fields.push({ field, index, check: byField[field], label: FIELD_NAMES[field] });
+  }
+  const attributes = map.attributes.map((a) => ({ ...a, label: `"${a.key}"` }));
+  const attributeText = text(TEXT_LIMITS.attribute);
+  const headerCount = map.headers.length;
+
   return (record) => {
-    if (record.length > columns.headers.length) {
-      return {
-        ok: false,
-        reason: `has ${record.length} fields but the header has ${columns.headers.length} (an unquoted delimiter inside a value?)`,
-      };
+    if (record.length > headerCount) {
+      return { ok: false, reason: `has ${record.length} fields but the header has ${headerCount} (an unquoted delimiter inside a value?)` };
     }
-    const input: Record<string, unknown> = {};
-    for (const [field, index] of fieldEntries) input[field] = record[index];
-    const attributes: Record<string, string | undefined> = {};
-    for (const a of columns.attributes) attributes[a.key] = record[a.index];
-    input.attributes = attributes;
-    const r = schema.safeParse(input);
-    if (r.success) return { ok: true, row: r.data };
-    const reason = r.error.issues
-      .map((i) => {
-        const [field, key] = i.path as string[];
-        const label = field === 'attributes' ? `"${key}"` : FIELD_NAMES[field as CustomerField] ?? String(field);
-        return `${label}: ${i.message}`;
-      })
-      .join('; ');
-    return { ok: false, reason };
+    let reasons: string[] | null = null;
+    const phone = normalizePhone(sanitizeText(phoneIndex === undefined ? '' : (record[phoneIndex] ?? '')), rc.phoneRegion);
+    if (!phone.ok) reasons = [`${FIELD_NAMES.phone}: ${phone.reason}`];
+
+    const values: Partial<Record<CustomerField, unknown>> = {};
+    for (const f of fields) {
+      const raw = record[f.index];
+      const s = raw === undefined ? '' : sanitizeText(raw);
+      if (s === '') continue;
+      const r = f.check(s);
+      if (r.ok) values[f.field] = r.value;
+      else (reasons ??= []).push(`${f.label}: ${r.message}`);
+    }
+    const attrs: Record<string, string> = {};
+    for (const a of attributes) {
+      const raw = record[a.index];
+      const s = raw === undefined ? '' : sanitizeText(raw);
+      if (s === '') continue;
+      const r = attributeText(s);
+      if (r.ok) attrs[a.key] = s;
+      else (reasons ??= []).push(`${a.label}: ${r.message}`);
+    }
+    if (reasons) return { ok: false, reason: reasons.join('; ') };
+
+    const first = values.firstName as string | undefined;
+    const last = values.lastName as string | undefined;
+    return {
+      ok: true,
+      row: {
+        phone: (phone as { e164: string }).e164,
+        externalId: (values.externalId as string | undefined) ?? null,
+        name: (values.name as string | undefined) ?? (first && last ? `${first} ${last}` : (first ?? last ?? null)),
+        email: (values.email as string | undefined) ?? null,
+        timezone: (values.timezone as string | undefined) ?? null,
+        state: (values.state as string | undefined) ?? null,
+        lastVisit: (values.lastVisit as string | undefined) ?? null,
+        firstSeen: (values.firstSeen as string | undefined) ?? null,
+        visits: (values.visits as number | undefined) ?? null,
+        totalSpend: (values.totalSpend as string | undefined) ?? null,
+        favoriteCategory: (values.favoriteCategory as string | undefined) ?? null,
+        consent: (values.consent as Consent | null | undefined) ?? null,
+        attributes: attrs,
+      },
+    };
   };
 }
 
