@@ -144,6 +144,10 @@ export async function validateEdit(
   }
   const slot = PLACEHOLDER.exec(text);
   if (slot) errors.push(`"${slot[0]}" is an unfilled placeholder: write the actual words instead.`);
+  // The database refuses NUL and unpaired surrogates (text and jsonb): say so instead of failing the save.
+  if (text.includes('\u0000') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) {
+    errors.push('The message contains a NUL character or a broken emoji (an unpaired surrogate): retype that part.');
+  }
   if (body) {
     info.lint = lintMessage(text, { settings, brief: row.campaign_brief ?? {} });
     const covered = new Set(errors.length ? ['segments', 'placeholder', 'empty'] : []);
