@@ -49,7 +49,7 @@ async function seedChatBatch(q: Queryable, surface: 'slack' | 'discord', channel
   await enqueueChatPosts(q, [
     { surface, kind: 'batch', dedupeKey: `batch:${batchId}`, batchId, payload: { batchId } },
     ...Array.from({ length: THREAD_POSTS }, (_, i) => ({
-      surface, kind: 'thread', dedupeKey: `fault:${name}:${i}`, batchId,
+      surface, kind: 'thread' as const, dedupeKey: `fault:${name}:${i}`, batchId,
       payload: { batchId, message: { text: `fault-thread-${name}-${i} replied` } },
     })),
   ]);
