@@ -216,6 +216,22 @@ type Env = z.output<typeof envSchema>;
 
 export type SurfaceName = 'slack' | 'discord' | 'console';
 
+/** Sending windows, pacing and caps: from the environment, overridable per campaign. */
+export interface CampaignDefaults {
+  timezone: string;
+  businessHours: TimeWindow;
+  businessDays: number[];
+  recipientQuietHours: TimeWindow | null;
+  gapMinSeconds: number;
+  gapMaxSeconds: number;
+  skipProbability: number;
+  skipMinSeconds: number;
+  skipMaxSeconds: number;
+  ratePerMinute: number;
+  ratePerHour: number;
+  ratePerDay: number;
+}
+
 export interface Config {
   readonly env: Env;
   readonly http: { host: string; port: number; publicUrl: string };
@@ -256,20 +272,7 @@ export interface Config {
     | undefined;
   readonly generator: { model: string; concurrency: number; frequencyCapDays: number };
   /** Defaults for every campaign; per-campaign settings override them (see campaigns/settings). */
-  readonly campaignDefaults: {
-    timezone: string;
-    businessHours: TimeWindow;
-    businessDays: number[];
-    recipientQuietHours: TimeWindow | null;
-    gapMinSeconds: number;
-    gapMaxSeconds: number;
-    skipProbability: number;
-    skipMinSeconds: number;
-    skipMaxSeconds: number;
-    ratePerMinute: number;
-    ratePerHour: number;
-    ratePerDay: number;
-  };
+  readonly campaignDefaults: CampaignDefaults;
   readonly scheduler: { tickSeconds: number; dailySummaryAt: string; maxLatenessMinutes: number };
 }
 

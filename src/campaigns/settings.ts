@@ -5,7 +5,7 @@
  */
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import type { Config, TimeWindow } from '../config.ts';
+import type { CampaignDefaults, Config } from '../config.ts';
 import { formatDays, formatTimeWindow, parseDays, parseTimeWindow } from '../config.ts';
 import { AppError } from '../errors.ts';
 
@@ -39,19 +39,7 @@ export const settingsOverridesSchema = z
 
 export type SettingsOverrides = z.infer<typeof settingsOverridesSchema>;
 
-export interface CampaignSettings {
-  timezone: string;
-  businessHours: TimeWindow;
-  businessDays: number[];
-  recipientQuietHours: TimeWindow | null;
-  gapMinSeconds: number;
-  gapMaxSeconds: number;
-  skipProbability: number;
-  skipMinSeconds: number;
-  skipMaxSeconds: number;
-  ratePerMinute: number;
-  ratePerHour: number;
-  ratePerDay: number;
+export interface CampaignSettings extends CampaignDefaults {
   maxSegments: number;
   requireOptOutText: boolean;
   optOutText: string;
