@@ -85,21 +85,29 @@ export interface Candidate {
 /**
  * Due approved messages of active campaigns, locked for this transaction; rows another
  * dispatcher holds are skipped, so concurrent dispatchers never pick the same message.
+ * The active campaigns are read once (an array, not a join) so the plan walks the due
+ * index in order and stops after `limit` rows, whatever the statistics say; customers and
+ * opt-outs are joined to the locked rows only.
  */
 export async function lockDueCandidates(q: Queryable, now: Date, limit: number): Promise<Candidate[]> {
   const { rows } = await q.query<Candidate>(
-    `SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, m.phone, m.body, m.scheduled_send_time,
-            c.settings AS campaign_settings, c.test_mode, c.test_numbers,
+    `WITH due AS (
+       SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, m.phone, m.body, m.scheduled_send_time
+       FROM campaign_messages m
+       WHERE m.status = 'approved' AND m.scheduled_send_time <= $1
+         AND m.campaign_id = ANY (ARRAY(SELECT id FROM campaigns WHERE status = 'active'))
+       ORDER BY m.scheduled_send_time, m.id
+       LIMIT $2
+       FOR UPDATE OF m SKIP LOCKED
+     )
+     SELECT due.*, c.settings AS campaign_settings, c.test_mode, c.test_numbers,
             cu.consent_status, cu.timezone AS customer_timezone, cu.state AS customer_state,
             coalesce(cs.status = 'opted_out', false) AS opted_out
-     FROM campaign_messages m
-     JOIN campaigns c ON c.id = m.campaign_id AND c.status = 'active'
-     LEFT JOIN customers cu ON cu.id = m.customer_id
-     LEFT JOIN contact_status cs ON cs.phone = m.phone
-     WHERE m.status = 'approved' AND m.scheduled_send_time <= $1
-     ORDER BY m.scheduled_send_time, m.id
-     LIMIT $2
-     FOR UPDATE OF m SKIP LOCKED`,
+     FROM due
+     JOIN campaigns c ON c.id = due.campaign_id
+     LEFT JOIN customers cu ON cu.id = due.customer_id
+     LEFT JOIN contact_status cs ON cs.phone = due.phone
+     ORDER BY due.scheduled_send_time, due.id`,
     [now, limit],
   );
   return rows;
