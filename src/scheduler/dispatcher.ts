@@ -197,9 +197,11 @@ export class Dispatcher {
     stats.held += reslot.length;
     if (go.length === 0) return [];
 
+    // No audit row for the claim itself: attempts and last_attempt_at are on the row, and
+    // the outcome that follows (sent, failed, unknown, cancelled) is audited.
     const claimed = await transitionMessages(c, {
       ids: go.map((g) => g.id), from: 'approved', to: 'sending', bumpAttempts: true, actor: 'scheduler', surface: 'system',
-      set: { last_attempt_at: now },
+      set: { last_attempt_at: now }, audit: false,
     });
     const fences = new Map(claimed.moved.map((m) => [m.id, m.attempts]));
     stats.claimed = fences.size;

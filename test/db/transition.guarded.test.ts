@@ -85,6 +85,20 @@ describe.each(engines)('guarded transitions on %s', (engine) => {
     expect(audit[0]).toMatchObject({ action: 'sending', after: { status: 'sending', attempts: 1 } });
   });
 
+  it('only a claim may skip its audit row; every other move writes one', async () => {
+    const id = await messageIn('approved');
+    const r = await transitionMessages(db.pool, {
+      ids: [id], from: 'approved', to: 'sending', bumpAttempts: true, actor: 'scheduler', surface: 'system', audit: false,
+    });
+    expect(r.moved).toMatchObject([{ id, attempts: 1 }]);
+    expect(await auditFor(db.pool, 'message', id)).toEqual([]);
+    await expect(
+      transitionMessages(db.pool, { ids: [id], from: 'sending', to: 'sent', actor: 'scheduler', surface: 'system', audit: false, set: { provider_message_id: `SMa${id}` } }),
+    ).rejects.toThrow(/only a claim/);
+    await transitionMessages(db.pool, { ids: [id], from: 'sending', to: 'sent', actor: 'scheduler', surface: 'system', set: { provider_message_id: `SMa${id}` } });
+    expect((await auditFor(db.pool, 'message', id)).map((a) => a.action)).toEqual(['sent']);
+  });
+
   it('per-row values and fences: each row gets its own provider ids, a stale fence moves only its own row', async () => {
     const ids = [await messageIn('sending'), await messageIn('sending'), await messageIn('sending')];
     await db.pool.query('UPDATE campaign_messages SET attempts = 2 WHERE id = ANY($1::bigint[])', [ids]);

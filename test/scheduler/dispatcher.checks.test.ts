@@ -52,7 +52,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const s = await statusOf(db, m.id);
     expect(s).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(await outboxFor(db, m.phone)).toHaveLength(1);
-    expect((await auditFor(db.pool, 'message', m.id)).map((a) => a.action)).toEqual(['sending', 'sent', 'delivered']);
+    expect((await auditFor(db.pool, 'message', m.id)).map((a) => a.action)).toEqual(['sent', 'delivered']);
     await fresh().runOnce();
     expect(await outboxFor(db, m.phone)).toHaveLength(1);
   });

@@ -67,6 +67,13 @@ export interface TransitionOptions {
   version?: number;
   /** Extra facts to keep in the audit row's `after`. */
   note?: Record<string, unknown>;
+  /**
+   * Write the audit row (default true). Only the dispatcher's claim (approved -> sending)
+   * turns it off: a machine step whose facts the row itself keeps (attempts, last_attempt_at)
+   * and whose outcome (sent, failed, unknown, cancelled) is audited with the attempt number
+   * a moment later. Human actions and every other change keep their audit row.
+   */
+  audit?: boolean;
 }
 
 /** Which messages move: by id (same values for all), or per row (own values and fences). */
@@ -97,10 +104,13 @@ export class ForbiddenTransitionError extends AppError {
 export async function transitionMessages(q: Queryable, req: TransitionRequest): Promise<TransitionResult> {
   const from = (Array.isArray(req.from) ? req.from : [req.from]) as MessageStatus[];
   for (const f of from) if (!canTransition(f, req.to)) throw new ForbiddenTransitionError(f, req.to);
+  if (req.audit === false && !(req.to === 'sending' && req.bumpAttempts)) {
+    throw new Error(`only a claim (to sending, bumpAttempts) may skip its audit row; this moves to ${req.to}`);
+  }
   const ids = req.rows ? req.rows.map((r) => r.id) : req.ids;
   if (ids.length === 0) return { moved: [], refused: [] };
 
-  const params: unknown[] = [ids, from, req.to, req.actor, req.surface, req.action ?? req.to];
+  const params: unknown[] = [ids, from, req.to];
   const sets: string[] = ['status = $3', 'version = m.version + 1', 'updated_at = now()'];
   if (req.bumpAttempts) sets.push('attempts = m.attempts + 1');
   for (const [col, value] of Object.entries(req.set ?? {})) {
@@ -135,9 +145,20 @@ export async function transitionMessages(q: Queryable, req: TransitionRequest): 
     fence += ' AND (v.fence IS NULL OR m.attempts = v.fence)';
     for (const c of cols) sets.push(`${c} = v.${c}`);
   }
-  params.push(JSON.stringify(req.note ?? {}));
-  const noteParam = `$${params.length}`;
   const attemptsInAudit = req.bumpAttempts ? "|| jsonb_build_object('attempts', moved.attempts)" : '';
+  const a = params.length;
+  if (req.audit !== false) params.push(req.actor, req.surface, req.action ?? req.to, JSON.stringify(req.note ?? {}));
+  const audited = req.audit === false ? '' : `, audited AS (
+       INSERT INTO audit_log (actor, surface, action, entity_type, entity_id, before, after)
+       SELECT $${a + 1}, $${a + 2}, $${a + 3}, 'message', moved.id::text,
+              jsonb_build_object('status', moved.old_status)
+                || CASE WHEN moved.old_body IS DISTINCT FROM moved.body THEN jsonb_build_object('body', moved.old_body) ELSE '{}'::jsonb END,
+              jsonb_build_object('status', moved.status)
+                || CASE WHEN moved.old_body IS DISTINCT FROM moved.body THEN jsonb_build_object('body', moved.body) ELSE '{}'::jsonb END
+                ${attemptsInAudit}
+                || $${a + 4}::jsonb
+       FROM moved
+     )`;
 
   // `old` locks the rows and remembers what they were, so the audit row has before/after.
   const { rows } = await q.query<{ id: number; old_status: MessageStatus; version: number; attempts: number }>(
@@ -148,17 +169,7 @@ export async function transitionMessages(q: Queryable, req: TransitionRequest): 
        UPDATE campaign_messages m SET ${sets.join(', ')}
        FROM old${joinPerRow} WHERE m.id = old.id AND m.status = old.status${fence}
        RETURNING m.id, old.status AS old_status, old.body AS old_body, m.body, m.status, m.version, m.attempts
-     ), audited AS (
-       INSERT INTO audit_log (actor, surface, action, entity_type, entity_id, before, after)
-       SELECT $4, $5, $6, 'message', moved.id::text,
-              jsonb_build_object('status', moved.old_status)
-                || CASE WHEN moved.old_body IS DISTINCT FROM moved.body THEN jsonb_build_object('body', moved.old_body) ELSE '{}'::jsonb END,
-              jsonb_build_object('status', moved.status)
-                || CASE WHEN moved.old_body IS DISTINCT FROM moved.body THEN jsonb_build_object('body', moved.body) ELSE '{}'::jsonb END
-                ${attemptsInAudit}
-                || ${noteParam}::jsonb
-       FROM moved
-     )
+     )${audited}
      SELECT id, old_status, version, attempts FROM moved`,
     params,
   );
