@@ -73,6 +73,7 @@ async function benchDispatcher(url: string): Promise<number> {
   const db = await openPostgres(url, silentLogger, 4);
   await migrate(db);
   await seedApproved(db, N, () => new Date(Date.now() - 1000));
+  await db.pool.query('ANALYZE'); // statistics as a live database has them (same for both sides)
   const ctx = { config: loadConfig({ LOG_LEVEL: 'silent' }), db, log: silentLogger, clock: systemClock };
   const d = new Dispatcher(ctx, new NullProvider(), { batchSize: 500, concurrency: 16, bubbleGapMs: 0 });
   const t0 = performance.now();
@@ -89,18 +90,24 @@ async function benchDispatcher(url: string): Promise<number> {
 }
 
 async function benchGraphile(url: string): Promise<number> {
-  const utils = await makeWorkerUtils({ connectionString: url, logger: new Logger(() => () => undefined) });
+  // Our own pool, so a connection error (the database is dropped WITH (FORCE) at the end)
+  // is an event we listen to, not an uncaught one that ends the run.
+  const pgPool = new pg.Pool({ connectionString: url, max: 18 });
+  pgPool.on('error', () => undefined);
+  pgPool.on('connect', (client) => client.on('error', () => undefined));
+  const utils = await makeWorkerUtils({ pgPool, logger: new Logger(() => () => undefined) });
   await utils.migrate();
   for (let i = 0; i < N; i += 5000) {
     await utils.addJobs(Array.from({ length: Math.min(5000, N - i) }, () => ({ identifier: 'noop', payload: {} })));
   }
   await utils.release();
+  await pgPool.query('ANALYZE'); // statistics as a live database has them (same for both sides)
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const t0 = performance.now();
   const runner = await run({
-    connectionString: url,
+    pgPool,
     concurrency: 16,
     noHandleSignals: true,
     pollInterval: 100,
@@ -115,6 +122,7 @@ async function benchGraphile(url: string): Promise<number> {
   await finished;
   const ms = performance.now() - t0;
   await runner.stop();
+  await pgPool.end();
   return ms;
 }
 
