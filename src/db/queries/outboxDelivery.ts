@@ -21,15 +21,18 @@ export interface OutboxRow {
  * get the same row). Side effect: attempts+1 and next_attempt_at pushed past the lease, so
  * a worker that dies mid-delivery hands the row on when the lease runs out.
  */
-/** Times come from the app clock (not the database's now()), like every notBefore the producers write. */
+/**
+ * Due by either clock: producers write notBefore on the app clock (a fast demo clock runs
+ * ahead of the database's), rows without one default to the database's time.
+ */
 export async function claimDueChatPosts(q: Queryable, surfaces: string[], limit: number, leaseSeconds: number, now: Date): Promise<OutboxRow[]> {
   const { rows } = await q.query<OutboxRow>(
     `WITH due AS (
        SELECT id FROM chat_outbox
-       WHERE status = 'pending' AND next_attempt_at <= $4 AND surface = ANY($1::text[])
+       WHERE status = 'pending' AND next_attempt_at <= GREATEST($4::timestamptz, now()) AND surface = ANY($1::text[])
        ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
      )
-     UPDATE chat_outbox o SET attempts = o.attempts + 1, next_attempt_at = $4::timestamptz + make_interval(secs => $3)
+     UPDATE chat_outbox o SET attempts = o.attempts + 1, next_attempt_at = GREATEST($4::timestamptz, now()) + make_interval(secs => $3)
      FROM due WHERE o.id = due.id
      RETURNING o.id, o.surface, o.kind, o.dedupe_key, o.batch_id, o.payload, o.attempts`,
     [surfaces, limit, leaseSeconds, now],
@@ -49,7 +52,7 @@ export async function markChatPostDone(q: Queryable, id: number, result: unknown
 export async function markChatPostFailed(q: Queryable, id: number, error: string, delaySeconds: number, dead: boolean, now: Date): Promise<void> {
   await q.query(
     `UPDATE chat_outbox SET status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
-            last_error = $2, next_attempt_at = $5::timestamptz + make_interval(secs => $3) WHERE id = $1`,
+            last_error = $2, next_attempt_at = GREATEST($5::timestamptz, now()) + make_interval(secs => $3) WHERE id = $1`,
     [id, error.slice(0, 2000), delaySeconds, dead, now],
   );
 }
@@ -58,7 +61,7 @@ export async function markChatPostFailed(q: Queryable, id: number, error: string
 export async function deferChatPost(q: Queryable, id: number, delaySeconds: number, reason: string, now: Date): Promise<void> {
   await q.query(
     `UPDATE chat_outbox SET attempts = GREATEST(attempts - 1, 0), last_error = $2,
-            next_attempt_at = $4::timestamptz + make_interval(secs => $3) WHERE id = $1`,
+            next_attempt_at = GREATEST($4::timestamptz, now()) + make_interval(secs => $3) WHERE id = $1`,
     [id, reason, delaySeconds, now],
   );
 }
