@@ -9,15 +9,27 @@ import { describe, expect, it } from 'vitest';
 import type { TimeWindow } from '../../src/config.ts';
 import { planSlots, type PlanInput, type PlanSettings } from '../../src/scheduler/plan.ts';
 
-const ZONES = ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'Pacific/Honolulu', 'Europe/London', 'Australia/Sydney'];
-// DST change days (US, EU, Australia) and ordinary days, as start points.
+// Whole-hour, half-hour (Kolkata, Adelaide, St John's), 45-minute (Kathmandu) offsets; DST
+// at 02:00 (US), 01:00 UTC (EU), a 30-minute DST shift (Lord Howe), DST at midnight (Santiago).
+const ZONES = [
+  'America/New_York', 'America/Chicago', 'America/Los_Angeles', 'Pacific/Honolulu', 'Europe/London', 'Australia/Sydney',
+  'Asia/Kolkata', 'Australia/Adelaide', 'America/St_Johns', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'America/Santiago',
+];
+// DST change days (US, EU, Australia, Lord Howe, Chile), instants inside the repeated
+// fall-back hour and just before the skipped spring hour, and ordinary days, as start points.
 const STARTS = [
-  '2025-03-08T20:00:00Z', '2025-03-09T05:00:00Z', '2025-03-30T00:30:00Z', '2025-04-05T12:00:00Z',
-  '2025-10-04T13:00:00Z', '2025-10-26T00:00:00Z', '2025-11-01T22:00:00Z', '2025-11-02T06:30:00Z', '2025-07-15T16:42:13Z',
+  '2025-03-08T20:00:00Z', '2025-03-09T05:00:00Z', '2025-03-09T06:59:00Z', '2025-03-30T00:30:00Z', '2025-04-05T12:00:00Z',
+  '2025-04-05T14:45:00Z', '2025-09-06T03:30:00Z', '2025-10-04T13:00:00Z', '2025-10-26T00:00:00Z', '2025-10-26T01:20:00Z',
+  '2025-11-01T22:00:00Z', '2025-11-02T05:30:00Z', '2025-11-02T06:15:00Z', '2025-11-02T06:30:00Z', '2025-07-15T16:42:13Z',
 ].map((s) => Date.parse(s));
 
-// Window edges on the half hour, never inside the 02:00-03:00 hour that DST skips.
-const edge = fc.integer({ min: 0, max: 47 }).filter((h) => h !== 4 && h !== 5).map((h) => h * 30);
+// Window edges on the half hour (including the hours DST skips or repeats), plus the
+// awkward ones: 23:59, a minute past midnight, 00:00 (a window that ends at midnight),
+// and edges inside the skipped/repeated hours off the half hour.
+const edge = fc.oneof(
+  fc.integer({ min: 0, max: 47 }).map((h) => h * 30),
+  fc.constantFrom(0, 1, 1439, 60, 75, 90, 105, 120, 135, 150, 165),
+);
 const windowArb: fc.Arbitrary<TimeWindow> = fc
   .tuple(edge, edge)
   .filter(([a, b]) => a !== b)
@@ -54,7 +66,8 @@ const settingsArb: fc.Arbitrary<PlanSettings> = fc
 const inputArb: fc.Arbitrary<PlanInput> = fc.record({
   settings: settingsArb,
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-  notBefore: fc.constantFrom(...STARTS),
+  // A start point, or up to a day and a half either side of one (to the minute).
+  notBefore: fc.oneof(fc.constantFrom(...STARTS), fc.tuple(fc.constantFrom(...STARTS), fc.integer({ min: -2160, max: 2160 })).map(([t, m]) => t + m * 60_000)),
   items: fc
     .array(fc.array(fc.record({ zone: fc.constantFrom(...ZONES), window: windowArb }), { maxLength: 2 }), { minLength: 1, maxLength: 25 })
     .map((rs) => rs.map((recipient, i) => ({ id: i + 1, recipient }))),
@@ -170,6 +183,37 @@ describe('planner examples', () => {
     expect(new Date(spring.slots[0]!.at).toISOString()).toBe('2025-03-09T16:00:00.000Z');
     const fall = planSlots({ settings: la, seed: 1, notBefore: Date.parse('2025-11-02T08:00:00Z'), items: [{ id: 1, recipient: [] }] });
     expect(new Date(fall.slots[0]!.at).toISOString()).toBe('2025-11-02T17:00:00.000Z');
+  });
+
+  it('keeps out of the repeated fall-back hour when a quiet window opens inside it (found by the property test)', () => {
+    // Business hours 20:00-00:00 Saturdays in Honolulu = 06:00-10:00Z on 2025-11-02, when New
+    // York falls back at 06:00Z: its clock reads 01:00-01:30 again, inside the quiet hours
+    // 00:00-01:30, until 06:30Z.
+    const settings: PlanSettings = {
+      ...la, timezone: 'Pacific/Honolulu', businessHours: { start: 1200, end: 0 }, businessDays: [6], gapMinSeconds: 0, gapMaxSeconds: 10,
+    };
+    const ny = { zone: 'America/New_York', window: { start: 90, end: 0 } };
+    const r = planSlots({
+      settings, seed: 1, notBefore: Date.parse('2025-11-01T22:00:00Z'),
+      items: Array.from({ length: 5 }, (_, i) => ({ id: i + 1, recipient: [ny] })),
+    });
+    expect(r.slots).toHaveLength(5);
+    expect(new Date(r.slots[0]!.at).toISOString()).toBe('2025-11-02T06:30:00.000Z');
+    for (const s of r.slots) {
+      const local = DateTime.fromMillis(s.at, { zone: 'America/New_York' });
+      expect(local.hour * 60 + local.minute).toBeGreaterThanOrEqual(90);
+    }
+  });
+
+  it('opens and closes at the first instant the clock reads past an edge in the skipped spring hour', () => {
+    const ny = (start: number, end: number) => [{ zone: 'America/New_York', window: { start, end } }];
+    const always: PlanSettings = { ...la, businessHours: { start: 0, end: 0 } };
+    // 02:30 does not exist on 2025-03-09 in New York: the clock jumps from 01:59:59 EST to 03:00 EDT (07:00Z).
+    const opens = planSlots({ settings: always, seed: 1, notBefore: Date.parse('2025-03-09T05:00:00Z'), items: [{ id: 1, recipient: ny(150, 1200) }] });
+    expect(new Date(opens.slots[0]!.at).toISOString()).toBe('2025-03-09T07:00:00.000Z');
+    // A window that ends at 02:30 is over at the jump: nothing from 07:00Z until 22:00 EDT.
+    const closes = planSlots({ settings: always, seed: 1, notBefore: Date.parse('2025-03-09T07:00:00Z'), items: [{ id: 1, recipient: ny(1320, 150) }] });
+    expect(new Date(closes.slots[0]!.at).toISOString()).toBe('2025-03-10T02:00:00.000Z');
   });
 
   it("lets an east-coast recipient go first while a Hawaii recipient's morning has not started", () => {
