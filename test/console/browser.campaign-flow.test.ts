@@ -89,7 +89,8 @@ describe('the console in a browser', () => {
 
     // STOP from the first customer's phone lands in the thread as an opt-out.
     await page.getByRole('button', { name: `Send STOP from ${first}` }).click();
-    const optOut = page.locator('#thread article.post').filter({ hasText: 'Opt-out' });
+    // (The progress post counts "Opt-outs" too: match the opt-out post's own sentence.)
+    const optOut = page.locator('#thread article.post').filter({ hasText: 'opted out ("STOP")' });
     await expect.poll(() => optOut.count(), { timeout: 60_000 }).toBe(1);
     expect(await optOut.textContent()).toContain(first!);
     await expect.poll(() => page.locator('#phones article.phone .opted-out').count()).toBe(1);
