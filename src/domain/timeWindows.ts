@@ -8,11 +8,11 @@
  * closed during the repeated 01:00-01:30 and open again from the second 01:30; on the
  * spring-forward day an edge at 02:30 falls at 03:00, the first instant the clock reads
  * later. So the intervals are computed as the exact preimage of each local day's window
- * under the zone's clock, from the zone's UTC offsets (asked of luxon once per half day and
- * cached), in plain epoch-ms arithmetic. They are generated lazily and cached, so the
- * planner's hot loop only does index look-ups.
+ * under the zone's clock, from the zone's UTC offsets (asked of luxon every few days, a
+ * change bisected to the second, and cached), in plain epoch-ms arithmetic. They are
+ * generated lazily and cached, so the planner's hot loop only does index look-ups.
  */
-import { DateTime, type Zone } from 'luxon';
+import { IANAZone } from 'luxon';
 import type { TimeWindow } from '../config.ts';
 
 /** [open, close) in epoch milliseconds. */
@@ -22,7 +22,6 @@ export interface Interval {
 }
 
 const MINUTE = 60_000;
-const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const ALL_DAYS = [1, 2, 3, 4, 5, 6, 7];
 
@@ -33,17 +32,18 @@ interface OffsetSegment {
   offset: number;
 }
 
-// Offsets are sampled every SAMPLE ms (no zone changes its offset twice within 12 hours)
-// and the change instant is bisected to the second; chunks of CHUNK ms are cached.
-const SAMPLE = 12 * HOUR;
-const CHUNK = 8 * DAY;
+// Offsets are sampled every SAMPLE ms (no zone changes its offset twice within 4 days; a
+// luxon offset costs ~10 us, so sampling is what a cold plan pays for) and the change
+// instant is bisected to the second; chunks of CHUNK ms are cached.
+const SAMPLE = 4 * DAY;
+const CHUNK = 32 * DAY;
 
 /** A zone's UTC offsets as constant-offset segments, computed on demand per chunk and cached. */
 class ZoneOffsets {
   private readonly chunks = new Map<number, OffsetSegment[]>();
   private last: OffsetSegment = { from: 0, to: 0, offset: 0 };
 
-  constructor(private readonly zone: Zone) {}
+  constructor(private readonly zone: IANAZone) {}
 
   /** The offset (ms) in force at `t`. */
   offsetAt(t: number): number {
@@ -114,9 +114,8 @@ const zoneOffsetCache = new Map<string, ZoneOffsets>();
 function zoneOffsets(zone: string): ZoneOffsets {
   let z = zoneOffsetCache.get(zone);
   if (!z) {
-    const dt = DateTime.now().setZone(zone);
-    if (!dt.isValid) throw new Error(`unknown time zone ${zone} (expected an IANA name such as America/Los_Angeles)`);
-    z = new ZoneOffsets(dt.zone);
+    if (!IANAZone.isValidZone(zone)) throw new Error(`unknown time zone ${zone} (expected an IANA name such as America/Los_Angeles)`);
+    z = new ZoneOffsets(IANAZone.create(zone));
     zoneOffsetCache.set(zone, z);
   }
   return z;
@@ -149,6 +148,8 @@ export class WindowSchedule {
   /** Window start and length in ms from its day's local midnight. */
   private readonly openAfter: number;
   private readonly length: number;
+  /** Index of the interval the last look-up found: the planner's cursor mostly stays in it or moves to the next. */
+  private hint = 0;
 
   constructor(
     readonly zone: string,
@@ -175,12 +176,23 @@ export class WindowSchedule {
   next(t: number): Interval {
     this.cover(t);
     for (;;) {
-      const i = firstClosingAfter(this.intervals, t);
+      const i = this.indexClosingAfter(t);
       const iv = this.intervals[i];
       // Only trust an interval that opens inside the covered range: a later day could hold an earlier one.
       if (iv && iv.open < this.coverEnd) return iv;
       this.extend(7);
     }
+  }
+
+  /** Index of the first interval closing after `t`: the hinted one or the one after it, else a binary search. */
+  private indexClosingAfter(t: number): number {
+    const ivs = this.intervals;
+    for (let i = this.hint; i <= this.hint + 1 && i < ivs.length; i++) {
+      if (ivs[i]!.close > t && (i === 0 || ivs[i - 1]!.close <= t)) return (this.hint = i);
+    }
+    const i = firstClosingAfter(ivs, t);
+    this.hint = Math.min(i, Math.max(ivs.length - 1, 0));
+    return i;
   }
 
   private cover(t: number): void {
@@ -193,6 +205,7 @@ export class WindowSchedule {
     // and a local midnight read as UTC lies up to 14 hours after t.
     const first = localMidnight(t + this.offsets.offsetAt(t)) - 3 * DAY;
     this.intervals = [];
+    this.hint = 0;
     this.endDay = first;
     this.coverStart = first + 2 * DAY;
     this.coverEnd = -Infinity;

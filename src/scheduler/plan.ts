@@ -106,20 +106,16 @@ export function planSlots(input: PlanInput): PlanResult {
 
   // Messages with the same recipient windows share a lane (a handful of lanes per campaign).
   const lanes = new Map<string, Lane>();
-  input.items.forEach((item, index) => {
-    const key = item.recipient.map((r) => `${r.zone}|${r.window.start}|${r.window.end}`).sort().join(';');
+  for (let index = 0; index < input.items.length; index++) {
+    const recipient = input.items[index]!.recipient;
+    const key = laneKey(recipient);
     let lane = lanes.get(key);
     if (!lane) {
-      lane = {
-        schedules: [business, ...item.recipient.map((r) => windowSchedule(r.zone, r.window))],
-        items: [],
-        head: 0,
-        earliest: -Infinity,
-      };
+      lane = { schedules: [business, ...recipient.map((r) => windowSchedule(r.zone, r.window))], items: [], head: 0, earliest: -Infinity };
       lanes.set(key, lane);
     }
     lane.items.push(index);
-  });
+  }
   const open = [...lanes.values()];
 
   let cursor = input.notBefore;
@@ -173,6 +169,13 @@ export function planSlots(input: PlanInput): PlanResult {
     reason = g.pause ? 'pause' : 'gap';
   }
   return { slots, unplaceable };
+}
+
+/** Identifies a set of recipient windows regardless of order. */
+function laneKey(recipient: readonly RecipientWindow[]): string {
+  if (recipient.length === 0) return '';
+  if (recipient.length === 1) return `${recipient[0]!.zone}|${recipient[0]!.window.start}|${recipient[0]!.window.end}`;
+  return recipient.map((r) => `${r.zone}|${r.window.start}|${r.window.end}`).sort().join(';');
 }
 
 /** The earliest instant >= t at which one more send stays within every cap (t itself when it does). */
