@@ -9,6 +9,7 @@ import type { Database } from '../../src/db/database.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
+import type { SmsProvider } from '../../src/sms/provider.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { testContext } from './support.ts';
@@ -52,10 +53,11 @@ describe.each(engines)('coalesced card re-renders on %s', (engine) => {
 
   it('a status callback in the same bucket adds nothing; one after an early delivery arms the row again', async () => {
     const b = await batchOf('rearm', 2);
-    const provider = { ...new OutboxSmsProvider(db.pool, ctx.clock), name: 'twilio' };
-    const queued: typeof provider = {
-      ...provider,
-      send: async (m) => ({ ...(await new OutboxSmsProvider(db.pool, ctx.clock).send(m)), status: 'queued' }),
+    // Like Twilio: accepted as 'queued', delivery reported later by a status callback.
+    const outbox = new OutboxSmsProvider(db.pool, ctx.clock);
+    const queued: SmsProvider = {
+      name: 'twilio',
+      send: async (m) => ({ ...(await outbox.send(m)), status: 'queued' }),
       listSent: async () => [],
     };
     await new Dispatcher(ctx, queued, { bubbleGapMs: 0 }).runOnce();
