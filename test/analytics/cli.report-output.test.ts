@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSmsops } from '../support/cli.ts';
 import { openPglite } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { insertCampaign } from '../support/fixtures.ts';
 import { DAY, HOUR, seedBatch, seedInbound, seedMessage } from './seed.ts';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const SENT = new Date(Date.now() - 2 * DAY);
 
 /** `smsops report ...` as a user runs it, on an embedded database in a temporary folder. */
@@ -33,11 +30,7 @@ describe('smsops report on the command line', () => {
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const smsops = (...args: string[]) =>
-    run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/cli.ts'), ...args], {
-      cwd: dataDir, // no .env here
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SMSOPS_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-    });
+  const smsops = (...args: string[]) => runSmsops(dataDir, args);
 
   it('--json prints the whole report', async () => {
     const { stdout } = await smsops('report', '--campaign', 'CLI-Report', '--json');

@@ -2,18 +2,15 @@
  * `smsops preview --campaign NAME` as a user runs it, on an embedded database in a
  * temporary folder: the schedule of a known campaign, a clear failure for an unknown one.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSmsops } from '../support/cli.ts';
 import { openPglite } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('smsops preview on the command line', () => {
   let dataDir: string;
@@ -37,11 +34,7 @@ describe('smsops preview on the command line', () => {
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const smsops = (...args: string[]) =>
-    run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/cli.ts'), ...args], {
-      cwd: dataDir, // no .env here
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SMSOPS_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-    });
+  const smsops = (...args: string[]) => runSmsops(dataDir, args);
 
   it('prints the schedule, one line a message, and changes nothing', async () => {
     const { stdout } = await smsops('preview', '--campaign', 'fall winback');
