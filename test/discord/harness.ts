@@ -111,38 +111,32 @@ function memberOf(m: Member = {}) {
   return { user: { id: m.id ?? '900000000000000001', username: (m.name ?? 'Dana').toLowerCase(), global_name: m.name ?? 'Dana' }, nick: null, roles: m.roles ?? [] };
 }
 
-/** A button click on a posted message (type 3), as Discord sends it. */
-export function buttonClick(customId: string, at: { messageId: string; channelId: string }, member?: Member, id = snowflake()) {
+/** The fields every interaction on a posted message in the batch thread carries. */
+function onMessage(type: 3 | 5, id: string, at: { messageId: string; channelId: string }, member?: Member) {
   return {
     id,
     application_id: APP_ID,
-    type: 3,
+    type,
     token: `token-${id}`,
     version: 1,
     guild_id: GUILD_ID,
     channel_id: at.channelId,
     channel: { id: at.channelId, type: 11, parent_id: CHANNEL_ID },
     member: memberOf(member),
-    data: { custom_id: customId, component_type: 2 },
     message: { id: at.messageId, channel_id: at.channelId, content: '', embeds: [], components: [] },
   };
 }
 
+/** A button click on a posted message (type 3), as Discord sends it. */
+export function buttonClick(customId: string, at: { messageId: string; channelId: string }, member?: Member, id = snowflake()) {
+  return { ...onMessage(3, id, at, member), data: { custom_id: customId, component_type: 2 } };
+}
+
 /** A modal submit (type 5) from a modal opened by a button on `at`. */
 export function modalSubmit(customId: string, value: string, at: { messageId: string; channelId: string }, member?: Member) {
-  const id = snowflake();
   return {
-    id,
-    application_id: APP_ID,
-    type: 5,
-    token: `token-${id}`,
-    version: 1,
-    guild_id: GUILD_ID,
-    channel_id: at.channelId,
-    channel: { id: at.channelId, type: 11, parent_id: CHANNEL_ID },
-    member: memberOf(member),
+    ...onMessage(5, snowflake(), at, member),
     data: { custom_id: customId, components: [{ type: 18, id: 1, component: { type: 4, id: 2, custom_id: 'body', value } }] },
-    message: { id: at.messageId, channel_id: at.channelId, content: '', embeds: [], components: [] },
   };
 }
 
