@@ -18,13 +18,3 @@ export function coerceError(e: unknown): Error {
     return new Error(String(e));
   }
 }
-
-/** The Postgres error code (SQLSTATE) of a `pg` error, if any. */
-export function pgErrorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-export const PG_UNIQUE_VIOLATION = '23505';
-export const PG_SERIALIZATION_FAILURE = '40001';
-export const PG_DEADLOCK = '40P01';

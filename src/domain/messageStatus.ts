@@ -52,7 +52,3 @@ export const SENT_STATUSES: readonly MessageStatus[] = ['sent', 'delivered', 'un
 export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
-
-export function isMessageStatus(s: string): s is MessageStatus {
-  return (MESSAGE_STATUSES as readonly string[]).includes(s);
-}

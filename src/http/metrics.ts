@@ -1,6 +1,5 @@
-/** Counters and gauges served at GET /metrics in the Prometheus text format. */
+/** Counters served at GET /metrics in the Prometheus text format. */
 const counters = new Map<string, number>();
-const gauges = new Map<string, () => number | Promise<number>>();
 const help = new Map<string, string>();
 
 function key(name: string, labels?: Record<string, string>): string {
@@ -17,12 +16,7 @@ export function incCounter(name: string, labels?: Record<string, string>, by = 1
   if (description) help.set(name, description);
 }
 
-export function registerGauge(name: string, read: () => number | Promise<number>, description?: string): void {
-  gauges.set(name, read);
-  if (description) help.set(name, description);
-}
-
-export async function renderMetrics(): Promise<string> {
+export function renderMetrics(): string {
   const lines: string[] = [];
   const seen = new Set<string>();
   const header = (name: string, type: string) => {
@@ -34,15 +28,6 @@ export async function renderMetrics(): Promise<string> {
   for (const [k, v] of [...counters].sort()) {
     header(k.split('{')[0]!, 'counter');
     lines.push(`${k} ${v}`);
-  }
-  for (const [name, read] of gauges) {
-    try {
-      const v = await read();
-      header(name, 'gauge');
-      lines.push(`${name} ${v}`);
-    } catch {
-      // a gauge that cannot be read right now is left out rather than reported wrong
-    }
   }
   return lines.join('\n') + '\n';
 }

@@ -21,8 +21,8 @@ export function createHttpApp(deps: { db: Database; log: Logger }): express.Expr
       res.status(503).json({ ok: false, error: (e as Error).message });
     }
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(await renderMetrics());
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(renderMetrics());
   });
   return app;
 }

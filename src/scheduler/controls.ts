@@ -3,6 +3,7 @@
  * Each takes effect before the next send: the dispatcher only claims messages of active
  * campaigns, and re-reads the campaign in the same statement that claims.
  */
+import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { parseSettingAssignments, settingsOverridesSchema } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import { getCampaign, setCampaignStatus, updateCampaignSettings } from '../db/queries/campaigns.ts';
@@ -77,7 +78,7 @@ export async function cancelCampaign(
     if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is already ${campaign.status}.`, cancelled: 0 };
     const r = await transitionMessages(c, {
       ids: await pendingIdsOfCampaign(c, a.campaignId),
-      from: ['suggested', 'approved', 'needs_review'],
+      from: PENDING_STATUSES,
       to: 'cancelled',
       actor: a.actor,
       surface: a.surface,

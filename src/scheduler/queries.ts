@@ -1,4 +1,5 @@
 /** The scheduler's SQL: planning reads, claims, outcomes, caps and counts. Every write is commented. */
+import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import type { Queryable } from '../db/database.ts';
 import type { CampaignRow } from '../db/queries/campaigns.ts';
 
@@ -217,8 +218,8 @@ export async function nextDueAt(q: Queryable): Promise<Date | null> {
 /** Pending message ids of a campaign (for cancel). */
 export async function pendingIdsOfCampaign(q: Queryable, campaignId: number): Promise<number[]> {
   const { rows } = await q.query<{ id: number }>(
-    `SELECT id FROM campaign_messages WHERE campaign_id = $1 AND status IN ('suggested', 'approved', 'needs_review') ORDER BY id`,
-    [campaignId],
+    `SELECT id FROM campaign_messages WHERE campaign_id = $1 AND status = ANY($2::text[]) ORDER BY id`,
+    [campaignId, PENDING_STATUSES],
   );
   return rows.map((r) => Number(r.id));
 }

@@ -10,6 +10,7 @@ import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
 import { classifyInbound, looksLikeOptOut, type InboundKind } from '../domain/keywords.ts';
+import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { enqueueCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
 import { OutboxSmsProvider } from './outbox.ts';
@@ -131,13 +132,13 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
  */
 export async function cancelPendingTo(q: Queryable, ctx: AppContext, phone: string, reason: string, actor: string): Promise<number> {
   const { rows } = await q.query<{ id: number }>(
-    `SELECT id FROM campaign_messages WHERE phone = $1 AND status IN ('suggested', 'approved', 'needs_review') FOR UPDATE`,
-    [phone],
+    `SELECT id FROM campaign_messages WHERE phone = $1 AND status = ANY($2::text[]) FOR UPDATE`,
+    [phone, PENDING_STATUSES],
   );
   if (rows.length === 0) return 0;
   const r = await transitionMessages(q, {
     ids: rows.map((x) => Number(x.id)),
-    from: ['suggested', 'approved', 'needs_review'],
+    from: PENDING_STATUSES,
     to: 'cancelled',
     actor,
     surface: 'sms',
