@@ -13,7 +13,7 @@ import type { AppContext } from '../context.ts';
 import {
   getBatchCardRows,
   getBatchRow,
-  getCardRow,
+  getCardRows,
   getCardRowsAtRef,
   markBatchPosted,
   storeBatchChatRef,
@@ -128,10 +128,16 @@ export function startChatOutbox(
   /** Card updates grouped by the chat message they live on: one re-render per message. */
   async function deliverCards(rows: OutboxRow[]): Promise<void> {
     const groups = new Map<string, { ref: ChatRef; surface: string; rows: OutboxRow[] }>();
+    // One query for every card of the round, not one per row.
+    const ids = rows.flatMap((r) => {
+      const p = payloads.card.safeParse(r.payload);
+      return p.success ? [p.data.messageId] : [];
+    });
+    const cardsById = new Map((await getCardRows(db, ids)).map((c) => [Number(c.id), c]));
     for (const row of rows) {
       try {
         const { messageId } = payloads.card.parse(row.payload);
-        const card = await getCardRow(db, messageId);
+        const card = cardsById.get(messageId);
         const ref = card && refOn(card.card_refs, row.surface);
         if (!card || !ref) {
           if (card?.batch_id && (await batchPostPending(db, card.batch_id, row.surface))) throw new NotYet('waiting for the batch to be posted');
