@@ -109,6 +109,9 @@ export async function transitionMessages(q: Queryable, req: TransitionRequest): 
   }
   const ids = req.rows ? req.rows.map((r) => r.id) : req.ids;
   if (ids.length === 0) return { moved: [], refused: [] };
+  // From one status, with the body left alone, the audit's "before" is known without reading
+  // the rows first: the UPDATE alone locks, re-checks and moves them (the common, hot case).
+  const knownBefore = from.length === 1 && !setsBody(req);
 
   const params: unknown[] = [ids, from, req.to];
   const sets: string[] = ['status = $3', 'version = m.version + 1', 'updated_at = now()'];
@@ -141,8 +144,8 @@ export async function transitionMessages(q: Queryable, req: TransitionRequest): 
        SELECT * FROM jsonb_to_recordset($${params.length}::jsonb)
          AS v(id bigint, fence integer${cols.map((c) => `, ${c} ${SETTABLE[c]}`).join('')})
      ), `;
-    joinPerRow = ' JOIN v ON v.id = old.id';
-    fence += ' AND (v.fence IS NULL OR m.attempts = v.fence)';
+    joinPerRow = knownBefore ? ', v' : ' JOIN v ON v.id = old.id';
+    fence += `${knownBefore ? ' AND v.id = m.id' : ''} AND (v.fence IS NULL OR m.attempts = v.fence)`;
     for (const c of cols) sets.push(`${c} = v.${c}`);
   }
   const attemptsInAudit = req.bumpAttempts ? "|| jsonb_build_object('attempts', moved.attempts)" : '';
@@ -160,16 +163,23 @@ export async function transitionMessages(q: Queryable, req: TransitionRequest): 
        FROM moved
      )`;
 
-  // `old` locks the rows and remembers what they were, so the audit row has before/after.
-  const { rows } = await q.query<{ id: number; old_status: MessageStatus; version: number; attempts: number }>(
-    `WITH ${perRow}old AS (
+  // Otherwise `old` locks the rows and remembers what they were, so the audit row has before/after.
+  const update = knownBefore
+    ? `moved AS (
+       UPDATE campaign_messages m SET ${sets.join(', ')}
+       ${joinPerRow ? 'FROM v ' : ''}WHERE m.id = ANY($1::bigint[]) AND m.status = ANY($2::text[])${fence}
+       RETURNING m.id, ($2::text[])[1] AS old_status, m.body AS old_body, m.body, m.status, m.version, m.attempts
+     )`
+    : `old AS (
        SELECT id, status, body FROM campaign_messages
        WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) FOR UPDATE
      ), moved AS (
        UPDATE campaign_messages m SET ${sets.join(', ')}
        FROM old${joinPerRow} WHERE m.id = old.id AND m.status = old.status${fence}
        RETURNING m.id, old.status AS old_status, old.body AS old_body, m.body, m.status, m.version, m.attempts
-     )${audited}
+     )`;
+  const { rows } = await q.query<{ id: number; old_status: MessageStatus; version: number; attempts: number }>(
+    `WITH ${perRow}${update}${audited}
      SELECT id, old_status, version, attempts FROM moved`,
     params,
   );
@@ -201,6 +211,10 @@ export async function transitionMessage(
   if (r.moved[0]) return { ok: true, row: r.moved[0] };
   const f = r.refused[0]!;
   return { ok: false, status: f.status, by: f.by };
+}
+
+function setsBody(req: TransitionRequest): boolean {
+  return req.set?.body !== undefined || (req.rows?.some((r) => r.set?.body !== undefined) ?? false);
 }
 
 function settable(col: string): asserts col is SettableColumn {
