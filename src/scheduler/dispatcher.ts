@@ -28,10 +28,12 @@ import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
+import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   expiredSends,
   knownProviderIds,
+  lockCampaignCaps,
   lockDueCandidates,
   recentAttempts,
   unknownToReconcile,
@@ -54,6 +56,8 @@ export interface DispatcherOptions {
   settleMs: number;
   /** Reconciled-absent messages are sent again at most this many attempts in total, then need review. */
   maxAttempts: number;
+  /** Claim-send-record loops side by side in `sendDue`: one batch is claimed while the one before it is sent and recorded. */
+  pipeline: number;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -63,17 +67,25 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   leaseMs: 5 * 60_000,
   settleMs: 30_000,
   maxAttempts: 3,
+  pipeline: 2,
 };
 
 export interface DispatchStats {
+  /** Due messages looked at (locked) by the claim. */
+  due: number;
   claimed: number;
   sent: number;
   failed: number;
   unknown: number;
   cancelled: number;
   review: number;
+  /** Left due: over a cap (their campaign is then re-planned) or, defensively, test mode. */
   held: number;
+  /** Given a later slot: found outside their windows, or moved by a re-plan after a cap held them. */
+  rescheduled: number;
 }
+
+const noStats = (): DispatchStats => ({ due: 0, claimed: 0, sent: 0, failed: 0, unknown: 0, cancelled: 0, review: 0, held: 0, rescheduled: 0 });
 
 interface Claimed {
   id: number;
@@ -100,11 +112,36 @@ export class Dispatcher {
     this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
   }
 
+  /**
+   * Sends everything due now, in `pipeline` loops of runOnce side by side (claims of one
+   * campaign take turns; see lockCampaignCaps). A loop ends at a short batch (nothing more is
+   * due) or when `stopping()` says so; the batches in flight are always recorded.
+   */
+  async sendDue(stopping: () => boolean = () => false): Promise<DispatchStats> {
+    const total = noStats();
+    const loop = async (): Promise<void> => {
+      for (;;) {
+        const r = await this.runOnce();
+        for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += r[k];
+        // A full batch may have more behind it. One that only held messages back waits for the next
+        // tick (by then a re-plan has moved them out of line), so a round always ends.
+        const moved = r.claimed + r.cancelled + r.review + (r.held === 0 ? r.rescheduled : 0);
+        if (stopping() || r.due < this.opts.batchSize || moved === 0) return;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.opts.pipeline) }, loop));
+    return total;
+  }
+
   /** Claims one batch of due messages, sends them and records the outcomes. */
   async runOnce(): Promise<DispatchStats> {
-    const stats: DispatchStats = { claimed: 0, sent: 0, failed: 0, unknown: 0, cancelled: 0, review: 0, held: 0 };
+    const stats = noStats();
     const now = this.ctx.clock.now();
-    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats));
+    const capped = new Set<number>();
+    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, capped));
+    // Due messages a cap holds back are behind their timeline: re-plan the rest of it from now
+    // (paced, no burst), so they stop standing in line in front of other campaigns' messages.
+    for (const campaignId of capped) stats.rescheduled += await this.ctx.db.tx((c) => replanCampaign(c, this.ctx, campaignId));
     if (claimed.length === 0) return stats;
     claimed = await this.dropOptedOut(claimed, stats);
     const outcomes = await mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime()));
@@ -112,8 +149,9 @@ export class Dispatcher {
     return stats;
   }
 
-  private async claim(c: Queryable, now: Date, stats: DispatchStats): Promise<Claimed[]> {
+  private async claim(c: Queryable, now: Date, stats: DispatchStats, capped: Set<number>): Promise<Claimed[]> {
     const candidates = await lockDueCandidates(c, now, this.opts.batchSize);
+    stats.due = candidates.length;
     if (candidates.length === 0) return [];
     const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
     const cards = (moved: { id: number }[]) => enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
@@ -121,6 +159,8 @@ export class Dispatcher {
     for (const cand of candidates) {
       if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
     }
+    // Counted only once no other claim of these campaigns is in flight (their attempts are committed).
+    await lockCampaignCaps(c, [...settings.keys()]);
     const counts = await recentAttempts(
       c,
       now,
@@ -168,7 +208,10 @@ export class Dispatcher {
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
           go.push(cand);
-        } else stats.held++;
+        } else {
+          stats.held++;
+          capped.add(Number(cand.campaign_id));
+        }
       }
     }
 
@@ -193,8 +236,7 @@ export class Dispatcher {
       stats.review += r.moved.length;
       await cards(r.moved);
     }
-    await writeSlots(c, reslot);
-    stats.held += reslot.length;
+    stats.rescheduled += await writeSlots(c, reslot);
     if (go.length === 0) return [];
 
     // No audit row for the claim itself: attempts and last_attempt_at are on the row, and

@@ -88,13 +88,8 @@ export class DispatchLoop {
   private async round(): Promise<void> {
     try {
       await this.dispatcher.reconcileOnce();
-      let progressed = false;
-      for (;;) {
-        const r = await this.dispatcher.runOnce();
-        progressed ||= r.claimed > 0;
-        if (this.stopping || r.claimed + r.cancelled + r.review < this.dispatcher.opts.batchSize) break;
-      }
-      await this.armTimer(progressed);
+      const r = await this.dispatcher.sendDue(() => this.stopping);
+      await this.armTimer(r.claimed > 0);
     } catch (e) {
       this.ctx.log.error('dispatch round failed; the next tick retries', { err: coerceError(e) });
     }

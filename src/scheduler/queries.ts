@@ -88,7 +88,9 @@ export interface Candidate {
  * dispatcher holds are skipped, so concurrent dispatchers never pick the same message.
  * The active campaigns are read once (an array, not a join) so the plan walks the due
  * index in order and stops after `limit` rows, whatever the statistics say; customers and
- * opt-outs are joined to the locked rows only.
+ * opt-outs are joined to the locked rows only. A campaign in test mode has only its test
+ * numbers' messages due: the others wait for test mode to end without standing in line
+ * in front of other campaigns' messages.
  */
 export async function lockDueCandidates(q: Queryable, now: Date, limit: number): Promise<Candidate[]> {
   const { rows } = await q.query<Candidate>(
@@ -96,7 +98,8 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number):
        SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, m.phone, m.body, m.scheduled_send_time
        FROM campaign_messages m
        WHERE m.status = 'approved' AND m.scheduled_send_time <= $1
-         AND m.campaign_id = ANY (ARRAY(SELECT id FROM campaigns WHERE status = 'active'))
+         AND (m.campaign_id = ANY (ARRAY(SELECT id FROM campaigns WHERE status = 'active' AND NOT test_mode))
+              OR (m.campaign_id, m.phone) IN (SELECT id, unnest(test_numbers) FROM campaigns WHERE status = 'active' AND test_mode))
        ORDER BY m.scheduled_send_time, m.id
        LIMIT $2
        FOR UPDATE OF m SKIP LOCKED
@@ -112,6 +115,21 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number):
     [now, limit],
   );
   return rows;
+}
+
+/** Advisory-lock namespace of a campaign's send caps (the two-key form; the migration lock uses the one-key form). */
+const CAPS_LOCK = 0x534d53;
+
+/**
+ * Serialises claims per campaign until the transaction ends: a claim counts the campaign's
+ * recent attempts and then adds to them, so two claims at once (two processes, or two
+ * pipelined rounds) must not both count the same room. Locked in id order (no deadlock).
+ */
+export async function lockCampaignCaps(q: Queryable, campaignIds: number[]): Promise<void> {
+  if (campaignIds.length === 0) return;
+  await q.query(`SELECT pg_advisory_xact_lock(${CAPS_LOCK}, id) FROM unnest($1::int[]) AS id ORDER BY id`, [
+    [...new Set(campaignIds)].sort((a, b) => a - b),
+  ]);
 }
 
 /**

@@ -106,6 +106,54 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(statuses.filter((s) => s.status === 'approved')).toHaveLength(3);
   });
 
+  it('claims racing on one campaign never add up past its cap (two dispatchers, and one pipelined)', async () => {
+    const settings = { ratePerMinute: 3 };
+    for (let round = 0; round < 4; round++) {
+      const first = await due({ settings });
+      const ids = [first.id];
+      for (let i = 0; i < 11; i++) {
+        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles' });
+        ids.push(await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) }));
+      }
+      // Small batches, so each claim locks different messages of the same campaign at the same moment.
+      const racer = (pipeline: number) => new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0, batchSize: 3, pipeline });
+      const results = round % 2 === 0 ? await Promise.all([racer(1).runOnce(), racer(1).runOnce()]) : [await racer(4).sendDue()];
+      const statuses = await Promise.all(ids.map((id) => statusOf(db, id)));
+      expect(statuses.filter((s) => s.status === 'delivered')).toHaveLength(3);
+      expect(statuses.filter((s) => s.status === 'approved')).toHaveLength(9);
+      expect(results.reduce((n, r) => n + r.claimed, 0)).toBe(3);
+    }
+  });
+
+  it('held messages never stand in line in front of other campaigns: test mode waits aside, a cap re-plans its backlog', async () => {
+    const batchSize = 3;
+    const past = new Date(ctx.clock.now().getTime() - 5 * 60_000);
+    const backlog = async (campaignId: number) => {
+      const ids: number[] = [];
+      for (let i = 0; i < batchSize * 3; i++) {
+        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles' });
+        ids.push(await insertMessage(db.pool, { campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: past }));
+      }
+      return ids;
+    };
+    const testMode = (await due({ testMode: ['+14155550100'], minutesAgo: 10 })).campaignId;
+    const held = await backlog(testMode);
+    const capped = await due({ settings: { ratePerMinute: 2 }, minutesAgo: 10 });
+    const late = await backlog(capped.campaignId);
+    const behind = await due({ minutesAgo: 1 });
+
+    await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0, batchSize }).sendDue();
+    expect(await statusOf(db, behind.id)).toMatchObject({ status: 'delivered' });
+    for (const id of held) expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: 0 });
+    const cappedStatuses = await Promise.all([capped.id, ...late].map((id) => statusOf(db, id)));
+    expect(cappedStatuses.filter((s) => s.status === 'delivered')).toHaveLength(2);
+    // The rest got new slots from now, paced under the cap (2 a minute) rather than left overdue.
+    const slots = cappedStatuses.filter((s) => s.status === 'approved').map((s) => s.scheduled_send_time!.getTime()).sort((a, b) => a - b);
+    expect(slots).toHaveLength(8);
+    expect(slots[0]).toBeGreaterThan(ctx.clock.now().getTime());
+    for (let i = 2; i < slots.length; i++) expect(slots[i]! - slots[i - 2]!).toBeGreaterThanOrEqual(60_000);
+  });
+
   it('sends [BUBBLE]s as separate SMS, in order, as one message', async () => {
     const m = await due({ body: 'Hi Ana! [BUBBLE] We saved you a seat. [BUBBLE] Reply STOP to opt out' });
     await fresh().runOnce();
