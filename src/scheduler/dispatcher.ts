@@ -28,7 +28,6 @@ import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
-import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   expiredSends,
@@ -56,7 +55,10 @@ export interface DispatcherOptions {
   settleMs: number;
   /** Reconciled-absent messages are sent again at most this many attempts in total, then need review. */
   maxAttempts: number;
-  /** Claim-send-record loops side by side in `sendDue`: one batch is claimed while the one before it is sent and recorded. */
+  /**
+   * Claim-send-record loops side by side in `sendDue`: one batch is claimed and recorded while
+   * another is sent. Sends themselves never overlap (one batch's provider calls at a time).
+   */
   pipeline: number;
 }
 
@@ -79,9 +81,9 @@ export interface DispatchStats {
   unknown: number;
   cancelled: number;
   review: number;
-  /** Left due: over a cap (their campaign is then re-planned) or, defensively, test mode. */
+  /** Left due: over their campaign's cap (tried again next tick) or, defensively, test mode. */
   held: number;
-  /** Given a later slot: found outside their windows, or moved by a re-plan after a cap held them. */
+  /** Found outside their windows: given the slot when both open again. */
   rescheduled: number;
 }
 
@@ -112,45 +114,51 @@ export class Dispatcher {
     this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
   }
 
+  /** The send phase in progress: batches take turns, so at most `concurrency` provider calls are in flight. */
+  private sending: Promise<unknown> = Promise.resolve();
+
   /**
    * Sends everything due now, in `pipeline` loops of runOnce side by side (claims of one
-   * campaign take turns; see lockCampaignCaps). A loop ends at a short batch (nothing more is
-   * due) or when `stopping()` says so; the batches in flight are always recorded.
+   * campaign take turns; see lockCampaignCaps). A campaign found at its cap sits out the rest
+   * of the round, so its held messages never stand in line in front of other campaigns'; the
+   * next tick tries it again. A loop ends when nothing more is due, when a batch neither moved
+   * anything nor found another campaign at its cap, or when `stopping()` says so; the batches
+   * in flight are always recorded.
    */
   async sendDue(stopping: () => boolean = () => false): Promise<DispatchStats> {
     const total = noStats();
+    const atCap = new Set<number>();
     const loop = async (): Promise<void> => {
       for (;;) {
-        const r = await this.runOnce();
+        const capsBefore = atCap.size;
+        const r = await this.runOnce(atCap);
         for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += r[k];
-        // A full batch may have more behind it. One that only held messages back waits for the next
-        // tick (by then a re-plan has moved them out of line), so a round always ends.
-        const moved = r.claimed + r.cancelled + r.review + (r.held === 0 ? r.rescheduled : 0);
-        if (stopping() || r.due < this.opts.batchSize || moved === 0) return;
+        const moved = r.claimed + r.cancelled + r.review + r.rescheduled;
+        if (stopping() || r.due < this.opts.batchSize || (moved === 0 && atCap.size === capsBefore)) return;
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.opts.pipeline) }, loop));
     return total;
   }
 
-  /** Claims one batch of due messages, sends them and records the outcomes. */
-  async runOnce(): Promise<DispatchStats> {
+  /**
+   * Claims one batch of due messages, sends them and records the outcomes. Campaigns in
+   * `atCap` are skipped; campaigns found at their cap are added to it.
+   */
+  async runOnce(atCap: Set<number> = new Set()): Promise<DispatchStats> {
     const stats = noStats();
     const now = this.ctx.clock.now();
-    const capped = new Set<number>();
-    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, capped));
-    // Due messages a cap holds back are behind their timeline: re-plan the rest of it from now
-    // (paced, no burst), so they stop standing in line in front of other campaigns' messages.
-    for (const campaignId of capped) stats.rescheduled += await this.ctx.db.tx((c) => replanCampaign(c, this.ctx, campaignId));
+    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, atCap));
     if (claimed.length === 0) return stats;
     claimed = await this.dropOptedOut(claimed, stats);
-    const outcomes = await mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime()));
-    await this.record(outcomes, stats);
+    const turn = this.sending.then(() => mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime())));
+    this.sending = turn.catch(() => undefined);
+    await this.record(await turn, stats);
     return stats;
   }
 
-  private async claim(c: Queryable, now: Date, stats: DispatchStats, capped: Set<number>): Promise<Claimed[]> {
-    const candidates = await lockDueCandidates(c, now, this.opts.batchSize);
+  private async claim(c: Queryable, now: Date, stats: DispatchStats, atCap: Set<number>): Promise<Claimed[]> {
+    const candidates = await lockDueCandidates(c, now, this.opts.batchSize, [...atCap]);
     stats.due = candidates.length;
     if (candidates.length === 0) return [];
     const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
@@ -210,7 +218,7 @@ export class Dispatcher {
           go.push(cand);
         } else {
           stats.held++;
-          capped.add(Number(cand.campaign_id));
+          atCap.add(Number(cand.campaign_id));
         }
       }
     }

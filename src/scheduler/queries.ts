@@ -90,16 +90,18 @@ export interface Candidate {
  * index in order and stops after `limit` rows, whatever the statistics say; customers and
  * opt-outs are joined to the locked rows only. A campaign in test mode has only its test
  * numbers' messages due: the others wait for test mode to end without standing in line
- * in front of other campaigns' messages.
+ * in front of other campaigns' messages. `skipCampaigns` (found at their cap this round)
+ * are left out for the same reason.
  */
-export async function lockDueCandidates(q: Queryable, now: Date, limit: number): Promise<Candidate[]> {
+export async function lockDueCandidates(q: Queryable, now: Date, limit: number, skipCampaigns: number[] = []): Promise<Candidate[]> {
   const { rows } = await q.query<Candidate>(
     `WITH due AS (
        SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, m.phone, m.body, m.scheduled_send_time
        FROM campaign_messages m
        WHERE m.status = 'approved' AND m.scheduled_send_time <= $1
-         AND (m.campaign_id = ANY (ARRAY(SELECT id FROM campaigns WHERE status = 'active' AND NOT test_mode))
-              OR (m.campaign_id, m.phone) IN (SELECT id, unnest(test_numbers) FROM campaigns WHERE status = 'active' AND test_mode))
+         AND (m.campaign_id = ANY (ARRAY(SELECT id FROM campaigns WHERE status = 'active' AND NOT test_mode AND id <> ALL ($3::bigint[])))
+              OR (m.campaign_id, m.phone) IN (SELECT id, unnest(test_numbers) FROM campaigns
+                                              WHERE status = 'active' AND test_mode AND id <> ALL ($3::bigint[])))
        ORDER BY m.scheduled_send_time, m.id
        LIMIT $2
        FOR UPDATE OF m SKIP LOCKED
@@ -112,7 +114,7 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number):
      LEFT JOIN customers cu ON cu.id = due.customer_id
      LEFT JOIN contact_status cs ON cs.phone = due.phone
      ORDER BY due.scheduled_send_time, due.id`,
-    [now, limit],
+    [now, limit, skipCampaigns],
   );
   return rows;
 }
