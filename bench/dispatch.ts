@@ -74,19 +74,36 @@ async function seedApproved(db: Awaited<ReturnType<typeof openPostgres>>, count:
   return campaignId;
 }
 
-async function benchDispatcher(url: string): Promise<number> {
+interface Run {
+  ms: number;
+  /** WAL written per message or job: the server's write work, steadier than time on a busy machine. */
+  walPerItem: number;
+}
+
+/** The server's WAL position: a run's WAL bytes are the difference of two. */
+async function walLsn(q: { query: pg.Pool['query'] }): Promise<string> {
+  return (await q.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+}
+
+async function walSince(q: { query: pg.Pool['query'] }, lsn: string): Promise<number> {
+  return Number((await q.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS d', [lsn])).rows[0]!.d);
+}
+
+async function benchDispatcher(url: string): Promise<Run> {
   const db = await openPostgres(url, silentLogger, 4);
   await migrate(db);
   await seedApproved(db, N, () => new Date(Date.now() - 1000));
   await db.pool.query('ANALYZE'); // statistics as a live database has them (same for both sides)
   const ctx = { config: loadConfig({ LOG_LEVEL: 'silent' }), db, log: silentLogger, clock: systemClock };
   const d = new Dispatcher(ctx, new NullProvider(), { batchSize: 500, concurrency: 16, bubbleGapMs: 0 });
+  const lsn = await walLsn(db.pool);
   const t0 = performance.now();
   const { sent } = await d.sendDue();
   const ms = performance.now() - t0;
+  const wal = await walSince(db.pool, lsn);
   await db.close();
   if (sent !== N) throw new Error(`dispatcher sent ${sent} of ${N}`);
-  return ms;
+  return { ms, walPerItem: wal / N };
 }
 
 /**
@@ -94,7 +111,7 @@ async function benchDispatcher(url: string): Promise<number> {
  * same concurrency, running N jobs. `task` is the job: a no-op (the queue's own cost, the
  * target), or one message's send done the way a graphile-based dispatcher would do it.
  */
-async function benchGraphile(url: string, job: 'noop' | 'send'): Promise<number> {
+async function benchGraphile(url: string, job: 'noop' | 'send'): Promise<Run> {
   // Our own pool, so a connection error (the database is dropped WITH (FORCE) at the end)
   // is an event we listen to, not an uncaught one that ends the run.
   const pgPool = new pg.Pool({ connectionString: url, max: 18 });
@@ -120,6 +137,7 @@ async function benchGraphile(url: string, job: 'noop' | 'send'): Promise<number>
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
+  const lsn = await walLsn(pgPool);
   const t0 = performance.now();
   const runner = await run({
     pgPool,
@@ -154,9 +172,10 @@ async function benchGraphile(url: string, job: 'noop' | 'send'): Promise<number>
   await finished;
   const ms = performance.now() - t0;
   await runner.stop();
+  const wal = await walSince(pgPool, lsn);
   await db?.close();
   await pgPool.end();
-  return ms;
+  return { ms, walPerItem: wal / N };
 }
 
 async function benchLag(url: string): Promise<{ p50: number; p99: number; count: number }> {
@@ -204,11 +223,14 @@ const rows: [string, string, string][] = [];
 const ours = await withDatabase(benchDispatcher);
 const theirs = await withDatabase((url) => benchGraphile(url, 'noop'));
 const theirSends = await withDatabase((url) => benchGraphile(url, 'send'));
-rows.push([`dispatch ${N} messages (smsops)`, `${Math.round(ours)} ms`, `${Math.round((N / ours) * 1000)}/s`]);
-rows.push([`${N} no-op jobs (graphile-worker 0.17)`, `${Math.round(theirs)} ms`, `${Math.round((N / theirs) * 1000)}/s`]);
-rows.push(['throughput ratio smsops / graphile-worker no-op jobs', `${(theirs / ours).toFixed(2)}x`, 'target >= 1.0x']);
-rows.push([`${N} sends, one graphile-worker job each`, `${Math.round(theirSends)} ms`, `${Math.round((N / theirSends) * 1000)}/s`]);
-rows.push(['throughput ratio smsops / graphile-worker send jobs', `${(theirSends / ours).toFixed(2)}x`, 'same writes, committed per message']);
+const line = (label: string, r: Run): [string, string, string] => [
+  label, `${Math.round(r.ms)} ms`, `${Math.round((N / r.ms) * 1000)}/s, WAL ${Math.round(r.walPerItem)} B each`,
+];
+rows.push(line(`dispatch ${N} messages (smsops)`, ours));
+rows.push(line(`${N} no-op jobs (graphile-worker 0.17)`, theirs));
+rows.push(['throughput ratio smsops / graphile-worker no-op jobs', `${(theirs.ms / ours.ms).toFixed(2)}x`, 'target >= 1.0x']);
+rows.push(line(`${N} sends, one graphile-worker job each`, theirSends));
+rows.push(['throughput ratio smsops / graphile-worker send jobs', `${(theirSends.ms / ours.ms).toFixed(2)}x`, 'same writes, committed per message']);
 const lag = await withDatabase(benchLag);
 rows.push([`due-time lag at 100 msg/s (${lag.count} msgs)`, `p50 ${Math.round(lag.p50)} ms`, `p99 ${Math.round(lag.p99)} ms (target < 100)`]);
 const plan = benchPlanner();
