@@ -12,7 +12,7 @@ export type Delimiter = ',' | ';' | '\t';
 const DELIMITERS: Delimiter[] = [',', ';', '\t'];
 const HEAD_BYTES = 64 * 1024;
 /** A record larger than this is refused (a quote that is never closed would otherwise swallow the file). */
-export const MAX_RECORD_CHARS = 1_000_000;
+export const MAX_RECORD_BYTES = 1_000_000;
 
 export interface FileHead {
   /** Nothing but whitespace (or a BOM) in the file. */
@@ -81,6 +81,83 @@ function lineBreaksToLf(onBytes: (n: number) => void): Transform {
   });
 }
 
+const LF = 10;
+const QUOTE = 34;
+
+/**
+ * Refuses records over `maxBytes` before the CSV parser sees them: reports the record once
+ * (with the line it starts on), drops it, and hands on the records after it intact. It finds
+ * record ends the way the parser does (a quote opens a quoted field only at the start of a
+ * field; "" inside one is a quote; line breaks inside one belong to the field) and holds at
+ * most one record's bytes. A dropped record leaves its line breaks behind, as empty lines the
+ * parser skips, so line numbers after it stay right. (csv-parse's own max_record_size loses
+ * the record that follows the one it refuses.)
+ */
+export function recordSizeGuard(delimiter: Delimiter, maxBytes: number, onSkip: (s: CsvSkip) => void): Transform {
+  const delim = delimiter.charCodeAt(0);
+  let inQuotes = false;
+  let quoteSeen = false; // inside quotes, the previous byte was a quote: escaped ("") or closing
+  let atFieldStart = true;
+  let line = 1;
+  let recordLine = 1;
+  let recordBytes = 0;
+  let held: Buffer[] = []; // the current record's bytes from earlier chunks
+  let dropping = false;
+  const breaks = (n: number) => Buffer.alloc(n, LF);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const out: Buffer[] = [];
+      let recordStart = 0; // where the current record begins in this chunk
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i]!;
+        recordBytes++;
+        if (inQuotes) {
+          if (quoteSeen) {
+            quoteSeen = false;
+            if (b === QUOTE) continue;
+            inQuotes = false; // the quote before closed the field: `b` is outside quotes
+          } else {
+            if (b === QUOTE) quoteSeen = true;
+            else if (b === LF) line++;
+            if (!dropping && recordBytes > maxBytes) startDropping(i);
+            continue;
+          }
+        }
+        if (b === QUOTE && atFieldStart) {
+          inQuotes = true;
+          atFieldStart = false;
+        } else if (b === LF) {
+          line++;
+          if (dropping) out.push(breaks(line - recordLine));
+          else out.push(...held, chunk.subarray(recordStart, i + 1));
+          held = [];
+          dropping = false;
+          recordStart = i + 1;
+          recordLine = line;
+          recordBytes = 0;
+          atFieldStart = true;
+        } else {
+          atFieldStart = b === delim;
+        }
+        if (!dropping && recordBytes > maxBytes) startDropping(i);
+      }
+      if (!dropping && recordStart < chunk.length) held.push(chunk.subarray(recordStart));
+      done(null, out.length ? Buffer.concat(out) : undefined);
+
+      function startDropping(i: number): void {
+        dropping = true;
+        held = [];
+        recordStart = i + 1;
+        onSkip({ line: recordLine, reason: `malformed CSV: the record is longer than ${maxBytes.toLocaleString('en-US')} bytes (is a quote never closed?)` });
+      }
+    },
+    flush(done) {
+      // The last record, without a final line break (or the rest of a dropped one).
+      done(null, dropping ? breaks(line - recordLine) : held.length ? Buffer.concat(held) : undefined);
+    },
+  });
+}
+
 export interface CsvRecord {
   record: string[];
   /** 1-based line where the record starts. */
@@ -94,7 +171,7 @@ export interface CsvSkip {
 
 /**
  * Records of the file, header included, in order. Malformed records (a quote never
- * closed, a record over MAX_RECORD_CHARS) are passed to `onSkip` and parsing goes on;
+ * closed, a record over MAX_RECORD_BYTES) are passed to `onSkip` and parsing goes on;
  * records whose cells are all empty are skipped silently.
  */
 export function readCsv(
@@ -111,10 +188,11 @@ export function readCsv(
     skip_empty_lines: true,
     skip_records_with_empty_values: true,
     skip_records_with_error: true,
-    max_record_size: MAX_RECORD_CHARS,
+    // A backstop only: recordSizeGuard refuses big records first (and keeps the next one).
+    max_record_size: 2 * MAX_RECORD_BYTES,
   });
   parser.on('skip', (err: Error & { lines?: number }) => hooks.onSkip({ line: err.lines ?? 0, reason: `malformed CSV: ${err.message}` }));
-  const stream = pipeline(createReadStream(path), lineBreaksToLf(hooks.onBytes), parser, () => undefined);
+  const stream = pipeline(createReadStream(path), lineBreaksToLf(hooks.onBytes), recordSizeGuard(head.delimiter, MAX_RECORD_BYTES, hooks.onSkip), parser, () => undefined);
   return (async function* () {
     for await (const { record, info } of stream as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       // info.lines is where the record ends; quoted line breaks inside it move the start back.
