@@ -6,12 +6,15 @@
 import type express from 'express';
 import type { SurfaceName } from '../config.ts';
 import type { AppContext } from '../context.ts';
+import { pruneHandledEvents } from '../db/queries/handledEvents.ts';
 import type { ChatSurface } from './chatSurface.ts';
 import { createConsoleSurface } from './console/index.ts';
 import { startDiscord } from './discord/index.ts';
 import { createSlackSurface } from './slack/index.ts';
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+/** How often ids of handled Slack events and Discord interactions older than a day are forgotten. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export async function startSurfaces(
   ctx: AppContext,
@@ -39,9 +42,14 @@ export async function startSurfaces(
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     throw e;
   }
+  const prune = setInterval(() => {
+    pruneHandledEvents(ctx.db.pool).catch((err: unknown) => ctx.log.warn('pruning handled chat event ids failed', { err }));
+  }, PRUNE_EVERY_MS);
+  prune.unref();
   return {
     surfaces,
     async stop() {
+      clearInterval(prune);
       for (const stop of stops.reverse()) await stop().catch((err: unknown) => ctx.log.error('stopping a chat surface failed', { err }));
     },
   };

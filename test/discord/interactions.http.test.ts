@@ -63,7 +63,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
     expect((await h.send({ id: '2', application_id: '1', type: 1, token: 't' }, { signWith: other })).status).toBe(401);
     await h.discord.idle();
     expect((await status(messageIds[0]!)).status).toBe('suggested');
-    expect((await h.db.pool.query('SELECT 1 FROM discord_interactions WHERE id = $1', [click.id])).rows).toHaveLength(0);
+    expect((await h.db.pool.query(`SELECT 1 FROM handled_events WHERE source = 'discord' AND id = $1`, [click.id])).rows).toHaveLength(0);
     expect(h.peer.calls).toHaveLength(0);
   });
 

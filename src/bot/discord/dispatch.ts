@@ -10,7 +10,7 @@ import { onButton } from './components.ts';
 import type { DiscordDeps } from './context.ts';
 import { onEditSubmit } from './modals.ts';
 import { commandDataSchema, componentDataSchema, interactionSchema, modalDataSchema, type Interaction } from './payload.ts';
-import { claimInteraction } from './queries.ts';
+import { claimEvent } from '../../db/queries/handledEvents.ts';
 import { parseEditModalId } from './render.ts';
 import { ephemeral } from './replies.ts';
 import { answerInTime, type InteractionReply, type InteractionTransport } from './respond.ts';
@@ -65,7 +65,7 @@ export async function dispatchInteraction(
     await t.respond({ type: InteractionResponseType.Pong });
     return 'handled';
   }
-  if (!(await claimInteraction(deps.ctx.db.pool, i.id, String(i.type)))) {
+  if (!(await claimEvent(deps.ctx.db.pool, 'discord', i.id, String(i.type)))) {
     deps.ctx.log.info('discord interaction seen before; not acting again', { id: i.id });
     if (opts.answerDuplicates) {
       await t.respond(

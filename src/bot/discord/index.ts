@@ -10,13 +10,11 @@ import type { AppContext } from '../../context.ts';
 import type { DiscordDeps } from './context.ts';
 import { startGateway } from './gateway.ts';
 import { InFlight, mountInteractionsEndpoint } from './interactions.ts';
-import { pruneInteractions } from './queries.ts';
 import { createDiscordRest, DiscordSurface } from './surface.ts';
 import { importDiscordPublicKey } from './verify.ts';
 
 /** Discord allows 3 s for the first answer; leave room for the network. */
 export const DEFER_AFTER_MS = 1500;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface RunningDiscord {
   surface: DiscordSurface;
@@ -50,17 +48,12 @@ export async function startDiscord(
   } else {
     stopGateway = startGateway(deps, d, inFlight).stop;
   }
-  const prune = setInterval(() => {
-    pruneInteractions(ctx.db.pool).catch((err: unknown) => ctx.log.warn('pruning discord interaction ids failed', { err }));
-  }, PRUNE_EVERY_MS);
-  prune.unref();
   ctx.log.info('discord surface ready', { interactions: d.publicKey ? 'http' : 'gateway', channel: d.channelId });
   return {
     surface: new DiscordSurface(ctx, rest),
     mode: d.publicKey ? 'http' : 'gateway',
     idle: () => inFlight.idle(),
     async stop() {
-      clearInterval(prune);
       await stopGateway?.();
       await inFlight.idle();
     },

@@ -1,15 +1,17 @@
 import type { App } from '@slack/bolt';
+import { claimEvent } from '../../../db/queries/handledEvents.ts';
 import { runCampaignCommand } from '../../commands.ts';
 import { slackActor, tellUser, type SlackDeps } from '../deps.ts';
 
 /** "@smsops status spring" works like "/campaign status spring", answered in the thread. */
 export function registerAppMention(app: App, deps: SlackDeps): void {
-  // Slack redelivers an event (X-Slack-Retry-Num) when it missed our ack: answer each event id once.
-  const answered = new Set<string>();
+  // Slack redelivers an event (X-Slack-Retry-Num) when it missed our ack, also to another
+  // instance or after a restart: answer each event id once (a command like "test" sends an SMS).
   app.event('app_mention', async ({ event, client, body }) => {
-    if (answered.has(body.event_id)) return;
-    answered.add(body.event_id);
-    if (answered.size > 1000) answered.delete(answered.values().next().value!);
+    if (!(await claimEvent(deps.ctx.db.pool, 'slack', body.event_id, 'app_mention'))) {
+      deps.ctx.log.info('slack event seen before; not acting again', { eventId: body.event_id });
+      return;
+    }
     const text = event.text.replace(/<@[A-Z0-9]+>/g, '').trim();
     const user = event.user ?? '';
     const reply = await runCampaignCommand(deps.ctx, slackActor(deps, { id: user }), { text, channel: event.channel });
