@@ -57,7 +57,8 @@ export interface DispatcherOptions {
   maxAttempts: number;
   /**
    * Claim-send-record loops side by side in `sendDue`: one batch is claimed and recorded while
-   * another is sent. Sends themselves never overlap (one batch's provider calls at a time).
+   * another is sent. Claims take turns (slot order holds) and so do sends (one batch's
+   * provider calls at a time).
    */
   pipeline: number;
 }
@@ -114,6 +115,11 @@ export class Dispatcher {
     this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
   }
 
+  /**
+   * Claims of this process pick their messages and take their campaigns' turn in the same
+   * order, so the batch with the earlier slots is claimed first (the rest of a claim overlaps).
+   */
+  private pickTurn: Promise<void> = Promise.resolve();
   /** The send phase in progress: batches take turns, so at most `concurrency` provider calls are in flight. */
   private sending: Promise<unknown> = Promise.resolve();
 
@@ -158,17 +164,26 @@ export class Dispatcher {
   }
 
   private async claim(c: Queryable, now: Date, stats: DispatchStats, atCap: Set<number>): Promise<Claimed[]> {
-    const candidates = await lockDueCandidates(c, now, this.opts.batchSize, [...atCap]);
+    const previous = this.pickTurn;
+    let done!: () => void;
+    this.pickTurn = new Promise((r) => (done = r));
+    let candidates: Candidate[];
+    const settings = new Map<number, CampaignSettings>();
+    try {
+      await previous;
+      candidates = await lockDueCandidates(c, now, this.opts.batchSize, [...atCap]);
+      for (const cand of candidates) {
+        if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
+      }
+      // Counted only once no other claim of these campaigns is in flight (their attempts are committed).
+      await lockCampaignCaps(c, [...settings.keys()]);
+    } finally {
+      done();
+    }
     stats.due = candidates.length;
     if (candidates.length === 0) return [];
     const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
     const cards = (moved: { id: number }[]) => enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
-    const settings = new Map<number, CampaignSettings>();
-    for (const cand of candidates) {
-      if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
-    }
-    // Counted only once no other claim of these campaigns is in flight (their attempts are committed).
-    await lockCampaignCaps(c, [...settings.keys()]);
     const counts = await recentAttempts(
       c,
       now,

@@ -150,7 +150,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const cappedStatuses = await Promise.all([capped.id, ...late].map((id) => statusOf(db, id)));
     expect(cappedStatuses.filter((s) => s.status === 'delivered')).toHaveLength(2);
     // The rest keep their (late) slots: each later tick sends what the cap allows, until they are too late.
-    expect(cappedStatuses.filter((s) => s.status === 'approved' && s.scheduled_send_time!.getTime() === past.getTime())).toHaveLength(8);
+    expect(cappedStatuses.filter((s) => s.status === 'approved' && s.scheduled_send_time!.getTime() === past.getTime()), JSON.stringify(cappedStatuses)).toHaveLength(8);
     ctx.clock.advance(60_000);
     await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0, batchSize }).sendDue();
     const later = await Promise.all([capped.id, ...late].map((id) => statusOf(db, id)));
