@@ -4,6 +4,7 @@
  * the batch's chat post in ONE transaction, so a batch is either complete or absent.
  */
 import { randomInt } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { DateTime } from 'luxon';
 import type { Config } from '../config.ts';
 import { defaultSurface } from '../config.ts';
@@ -16,12 +17,13 @@ import { effectiveSettings } from '../campaigns/settings.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { estimateCostUsd } from '../domain/smsSegments.ts';
 import { AppError } from '../errors.ts';
-import { campaignVariants, splitIntoArms, variantOverrides } from '../analytics/variants.ts';
-import { briefFromJson, parseBrief, type CampaignBrief } from './brief.ts';
+import { campaignVariants, splitIntoArms, variantOverrides, type CampaignVariant } from '../analytics/variants.ts';
+import { briefFromJson, parseBrief, parseVariantSpecs, type CampaignBrief } from './brief.ts';
 import { countFindings } from './lint.ts';
 import { createCompleter } from './openaiClient.ts';
 import {
   countAudience,
+  countCampaignMessages,
   finishBatch,
   insertBatch,
   insertSuggestions,
@@ -38,6 +40,8 @@ export interface GenerateInput {
   segment: string;
   limit?: number;
   brief?: string;
+  /** A/B arms, 2 to 4, each "NAME" or "NAME: brief parts it changes"; set when a campaign starts. */
+  variants?: string[];
   generator?: 'openai' | 'templates';
   dryRun?: boolean;
   seed?: number;
@@ -60,6 +64,8 @@ export interface GenerateResult {
   suggestions: number;
   lintFindings: number;
   estimatedCostUsd: number;
+  /** The campaign's A/B arms, or null when it has none. */
+  variants: string[] | null;
   sample: { name: string; phone: string; body?: string }[];
 }
 
@@ -86,6 +92,20 @@ export async function generateBatch(
   refuseClosed(existing);
 
   const givenBrief = input.brief !== undefined ? parseBrief(input.brief) : undefined;
+  const givenVariants = input.variants?.length ? parseVariantSpecs(input.variants) : undefined;
+  if (givenVariants && existing && !isDeepStrictEqual(givenVariants, campaignVariants(existing.brief))) {
+    const n = await countCampaignMessages(ctx.db.pool, existing.id);
+    if (n > 0) {
+      throw new AppError(
+        'variants_fixed',
+        `Campaign "${existing.name}" already has ${n} message${n === 1 ? '' : 's'}, so its A/B variants cannot change (everybody keeps their arm). ` +
+          `Start a new campaign for a new experiment, e.g. --campaign "${existing.name} (A/B)".`,
+      );
+    }
+  }
+  const variants = givenVariants ?? (existing ? campaignVariants(existing.brief) : null);
+  // Arms follow the campaign's seed: a new campaign's is drawn here and stored with it.
+  const campaignSeed = existing?.seed ?? randomInt(2 ** 31 - 1);
   const brief: CampaignBrief = givenBrief ?? briefFromJson(existing?.brief);
   const type: CampaignType =
     input.type !== undefined ? campaignTypeFor(segment, input.type) : existing ? storedType(existing.campaign_type) : segment.suggestedType;
@@ -101,7 +121,7 @@ export async function generateBatch(
   const customers = await selectAudience(ctx.db.pool, segment.criteria, audience, input.limit);
   const seed = input.seed ?? randomInt(2 ** 31 - 1);
   const job: SuggestJob = { type, brief, settings, seed };
-  const arms = experimentArms(existing, job, customers);
+  const arms = experimentArms(campaignSeed, variants, job, customers);
   const jobOf = new Map(arms.flatMap((a) => a.customers.map((c) => [c.phone, a.job] as const)));
 
   if (input.dryRun) {
@@ -114,6 +134,7 @@ export async function generateBatch(
       suggestions: 0,
       lintFindings: 0,
       estimatedCostUsd: 0,
+      variants: variants?.map((v) => v.name) ?? null,
       sample: customers.slice(0, SAMPLE_SIZE).map((c) => ({
         name: c.name ?? 'Unknown',
         phone: maskPhone(c.phone),
@@ -152,21 +173,28 @@ export async function generateBatch(
     const { campaign, created } = await ensureCampaign(c, {
       name,
       campaignType: type,
-      brief: brief as Record<string, unknown>,
+      brief: { ...brief, ...(variants && { variants }) },
+      seed: campaignSeed,
       actor: input.actor,
       surface: input.surface,
     });
     refuseClosed(campaign);
+    if (variants && campaign.seed !== campaignSeed) {
+      throw new AppError('campaign_changed', `Campaign "${name}" was created elsewhere while this batch was written; run generate again.`);
+    }
     let surface = campaign.chat_surface;
     if (!surface) {
       const home = defaultSurface(ctx.config);
       await setCampaignChatHome(c, campaign.id, home.surface, home.channel);
       surface = home.surface;
     }
-    if (!created && givenBrief && JSON.stringify(briefFromJson(campaign.brief)) !== JSON.stringify(givenBrief)) {
-      // A new brief text replaces the brief but keeps the campaign's A/B variants.
+    if (!created && (givenBrief || givenVariants)) {
+      // A new brief text replaces the brief but keeps the campaign's A/B variants (unless new ones are given).
       const keep = campaign.brief.variants !== undefined ? { variants: campaign.brief.variants } : {};
-      await updateCampaignBrief(c, { campaignId: campaign.id, brief: { ...givenBrief, ...keep }, before: campaign.brief, actor: input.actor, surface: input.surface });
+      const next = { ...(givenBrief ?? briefFromJson(campaign.brief)), ...(givenVariants ? { variants: givenVariants } : keep) };
+      if (!isDeepStrictEqual(next, campaign.brief)) {
+        await updateCampaignBrief(c, { campaignId: campaign.id, brief: next, before: campaign.brief, actor: input.actor, surface: input.surface });
+      }
     }
 
     const batchId = await insertBatch(c, { campaignId: campaign.id, segmentSpec: segment.spec, generator, createdBy: input.actor, createdAt: now });
@@ -195,6 +223,7 @@ export async function generateBatch(
       suggestions: kept.length,
       lintFindings,
       estimatedCostUsd,
+      variants: variants?.map((v) => v.name) ?? null,
       sample: kept.slice(0, SAMPLE_SIZE).map((d) => ({ name: d.name ?? 'Unknown', phone: maskPhone(d.phone), body: d.body })),
     };
   });
@@ -208,14 +237,13 @@ interface Arm<C> {
 }
 
 /**
- * A/B variants from the stored brief (src/analytics/variants.ts): each customer's arm follows
- * from the campaign seed and their phone, and the arm's brief fields override the campaign's.
+ * A/B variants (src/analytics/variants.ts): each customer's arm follows from the campaign
+ * seed and their phone, and the arm's brief fields override the campaign's.
  * Without variants: one arm with everybody.
  */
-function experimentArms<C extends { phone: string }>(campaign: CampaignRow | undefined, job: SuggestJob, customers: C[]): Arm<C>[] {
-  const variants = campaign ? campaignVariants(campaign.brief) : null;
-  if (!campaign || !variants) return [{ variant: null, customers, job }];
-  return splitIntoArms(campaign.seed, customers, variants).map((a) => ({
+function experimentArms<C extends { phone: string }>(seed: number, variants: CampaignVariant[] | null, job: SuggestJob, customers: C[]): Arm<C>[] {
+  if (!variants) return [{ variant: null, customers, job }];
+  return splitIntoArms(seed, customers, variants).map((a) => ({
     variant: a.variant.name,
     customers: a.customers,
     job: { ...job, brief: { ...job.brief, ...briefFromJson(variantOverrides(a.variant)) } },

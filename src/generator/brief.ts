@@ -4,6 +4,7 @@
  *   "Win back lapsed regulars. offer: 10% off any drink; tone: friendly; brand: Bean There; signoff: -Sam"
  */
 import { z } from 'zod';
+import { campaignVariants, type CampaignVariant } from '../analytics/variants.ts';
 
 export interface CampaignBrief {
   goal?: string;
@@ -58,4 +59,18 @@ function compact(b: CampaignBrief): CampaignBrief {
   const out: CampaignBrief = {};
   for (const k of BRIEF_KEYS) if (b[k]) out[k] = b[k];
   return out;
+}
+
+/**
+ * The `--variant` specs of an A/B test, each "NAME" or "NAME: brief parts" (the parts the
+ * arm changes, as in --brief: "B: offer: a free pastry; tone: playful"). Throws
+ * AppError('bad_variants') naming the problem (2 to 4 arms, unique names).
+ */
+export function parseVariantSpecs(specs: string[]): CampaignVariant[] {
+  const variants = specs.map((spec) => {
+    const colon = spec.indexOf(':');
+    const name = (colon === -1 ? spec : spec.slice(0, colon)).trim();
+    return { name, ...(colon === -1 ? {} : parseBrief(spec.slice(colon + 1))) };
+  });
+  return campaignVariants({ variants })!;
 }

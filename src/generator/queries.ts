@@ -88,6 +88,12 @@ export async function selectAudience(q: Queryable, criteria: Criteria, o: Audien
 }
 
 /** Gives a campaign its chat home when it has none yet (side effect: update). */
+/** How many messages a campaign has, in any status (its A/B arms are fixed once it has any). */
+export async function countCampaignMessages(q: Queryable, campaignId: number): Promise<number> {
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM campaign_messages WHERE campaign_id = $1', [campaignId]);
+  return rows[0]!.n;
+}
+
 export async function setCampaignChatHome(q: Queryable, campaignId: number, surface: string, channel: string): Promise<void> {
   await q.query(
     `UPDATE campaigns SET chat_surface = $2, chat_channel = $3, updated_at = now() WHERE id = $1 AND chat_surface IS NULL`,

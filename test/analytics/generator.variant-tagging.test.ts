@@ -63,4 +63,14 @@ describe.each(engines)('the generator tags A/B variants on %s', (engine) => {
       expect(m.body).toContain(m.variant === 'B' ? 'a free pastry' : '20% off');
     }
   });
+
+  it('naming the same arms again (--variant) is fine: the brief is not rewritten and nobody changes arm', async () => {
+    const audits = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE entity_type = 'campaign' AND entity_id = $1`, [String(campaignId)])).rows[0].n;
+    const before = await audits();
+    for (let i = 0; i < 5; i++) await insertCustomer(db.pool, { name: `Kim${i} Poe`, lastVisit: '2026-08-01' });
+    const r = await generateBatch(ctx, { campaign: 'ab-generated', segment: 'all', generator: 'templates', variants: ['A', 'B: offer: a free pastry'], actor: 'dana', surface: 'cli' });
+    expect(r).toMatchObject({ suggestions: 5, variants: ['A', 'B'] });
+    expect(await audits()).toBe(before);
+    for (const m of (await messages()).slice(50)) expect(m.variant).toBe(assignVariant(SEED, m.phone, ['A', 'B']));
+  });
 });

@@ -9,6 +9,7 @@ interface GenerateOptions {
   segment: string;
   limit?: number;
   brief?: string;
+  variant: string[];
   generator?: 'openai' | 'templates';
   type?: string;
   dryRun?: boolean;
@@ -24,6 +25,7 @@ export function registerGenerate(program: Command): void {
     .requiredOption('--segment <spec>', 'all, lapsed:DAYS, new:DAYS, vip:MIN_SPEND, or JSON criteria {"all":[{"field":"visits","op":">=","value":5}]}')
     .option('--limit <n>', 'at most this many customers', positiveInt)
     .option('--brief <text>', 'goal, then optional parts: "offer: 10% off; tone: friendly; brand: Bean There; signoff: -Sam"')
+    .option('--variant <spec>', 'an A/B arm, given 2 to 4 times when a campaign starts: NAME, or "NAME: the brief parts it changes" (e.g. "B: offer: a free pastry")', (v: string, all: string[]) => [...all, v], [])
     .addOption(new Option('--generator <name>', 'openai (default with OPENAI_API_KEY) or templates').choices(['openai', 'templates']))
     .addOption(new Option('--type <type>', 'campaign type (default: from the segment)').choices(['retention', 'welcome', 'vip', 'reminder', 'feedback']))
     .option('--dry-run', 'only count the audience, show exclusions and a sample')
@@ -40,6 +42,7 @@ export function registerGenerate(program: Command): void {
             segment: opts.segment,
             limit: opts.limit,
             brief: opts.brief,
+            variants: opts.variant,
             generator: opts.generator,
             type: opts.type,
             dryRun: opts.dryRun,
@@ -57,7 +60,7 @@ export function registerGenerate(program: Command): void {
 function summary(opts: GenerateOptions, r: GenerateResult): string {
   const excluded = Object.entries(r.exclusions).map(([k, n]) => `${k.replace(/_/g, ' ')} ${n}`).join(', ');
   const lines = [
-    `Campaign "${opts.campaign}" · segment ${opts.segment} · generator ${r.generator}`,
+    `Campaign "${opts.campaign}" · segment ${opts.segment} · generator ${r.generator}${r.variants ? ` · A/B variants ${r.variants.join(', ')}` : ''}`,
     `Customers: ${r.matched} in the segment after exclusions (excluded: ${excluded})`,
   ];
   if (r.batchId === null) {

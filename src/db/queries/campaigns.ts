@@ -40,14 +40,15 @@ export async function listCampaigns(q: Queryable): Promise<CampaignRow[]> {
 /** Creates the campaign if it does not exist (side effect: an insert + audit row); returns it either way. */
 export async function ensureCampaign(
   q: Queryable,
-  input: { name: string; campaignType?: string; brief?: Record<string, unknown>; actor: string; surface: Surface },
+  input: { name: string; campaignType?: string; brief?: Record<string, unknown>; seed?: number; actor: string; surface: Surface },
 ): Promise<{ campaign: CampaignRow; created: boolean }> {
   const existing = await getCampaignByName(q, input.name);
   if (existing) return { campaign: existing, created: false };
   const { rows } = await q.query<CampaignRow>(
-    `INSERT INTO campaigns (name, campaign_type, brief, created_by) VALUES ($1, $2, $3, $4)
+    `INSERT INTO campaigns (name, campaign_type, brief, created_by, seed)
+     VALUES ($1, $2, $3, $4, coalesce($5, floor(random() * 2147483647)::integer))
      ON CONFLICT (name) DO NOTHING RETURNING *`,
-    [input.name, input.campaignType ?? 'retention', JSON.stringify(input.brief ?? {}), input.actor],
+    [input.name, input.campaignType ?? 'retention', JSON.stringify(input.brief ?? {}), input.actor, input.seed ?? null],
   );
   if (!rows[0]) return { campaign: (await getCampaignByName(q, input.name))!, created: false };
   await writeAudit(q, {
