@@ -72,12 +72,13 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || !canRestart)('database faults 
       await waitUntil(async () => (await sentCount(campaignId)) > 50, 30_000, 'the first sends');
 
       // Fault 1: kill the child's backends while they are busy (mid-transaction), several times.
+      // The child is busy only now and then (slots come 40 a second), so keep watching until it was hit often enough.
       let terminated = 0;
-      for (let i = 0; i < 8; i++) {
+      for (let i = 0; i < 300 && terminated < 4; i++) {
         terminated += await terminateBackends(db.url!);
-        await sleep(150 + Math.floor(Math.random() * 150));
+        await sleep(20 + Math.floor(Math.random() * 50));
       }
-      expect(terminated).toBeGreaterThan(0);
+      expect(terminated).toBeGreaterThanOrEqual(4);
       expect(child.alive(), child.output()).toBe(true);
       const beforeRestart = await sentCount(campaignId);
 
