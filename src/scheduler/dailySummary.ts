@@ -1,6 +1,6 @@
 /**
  * The daily summary: once a day (config.scheduler.dailySummaryAt in the business time
- * zone) one post per chat channel with each campaign's day. The outbox dedupe key
+ * zone, on the app's clock) one post per chat channel with each campaign's day. The outbox dedupe key
  * 'summary:<surface>:<channel>:<date>' makes it once per channel per day, whatever the
  * number of instances or restarts.
  */
@@ -24,6 +24,33 @@ export function summaryLine(name: string, status: string, t: SendCounts, y: Send
     `opt-outs ${t.optOuts}${delta(t.optOuts, y.optOuts)}; pending ${t.pending}` +
     (t.lastSlotAt && t.pending ? `, ETA ${formatWhen(t.lastSlotAt, zone)}` : '')
   );
+}
+
+/**
+ * When the summary runs: on the app's clock, checked every scheduler tick, once the business
+ * day has reached DAILY_SUMMARY_AT. So it fires on time, after a restart that missed the
+ * minute (the outbox keys still make it once per channel per day), and on the demo's fast clock.
+ */
+export class DailySummarySchedule {
+  /** The business date this process last ran the summary for. */
+  private ranFor: string | null = null;
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Runs today's summary when it is due and this process has not run it today; returns posts enqueued. */
+  async tick(): Promise<number> {
+    const zone = this.ctx.config.campaignDefaults.timezone;
+    const now = DateTime.fromJSDate(this.ctx.clock.now(), { zone });
+    const [hour, minute] = this.ctx.config.scheduler.dailySummaryAt.split(':').map(Number);
+    const date = now.toISODate()!;
+    if (this.ranFor === date || now < now.set({ hour: hour!, minute: minute!, second: 0, millisecond: 0 })) return 0;
+    this.ranFor = date;
+    try {
+      return await runDailySummary(this.ctx);
+    } catch (e) {
+      this.ranFor = null; // the next tick tries again
+      throw e;
+    }
+  }
 }
 
 /** Enqueues today's summary for every channel with a live or recently active campaign. Returns posts enqueued. */

@@ -9,7 +9,7 @@ import type { AppContext } from '../context.ts';
 import { coerceError } from '../errors.ts';
 import { mountTwilioWebhooks } from '../sms/webhooks.ts';
 import type { SmsProvider } from '../sms/provider.ts';
-import { runDailySummary } from './dailySummary.ts';
+import { DailySummarySchedule } from './dailySummary.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.ts';
 import { nextDueAt } from './queries.ts';
 
@@ -26,21 +26,18 @@ export async function startScheduler(ctx: AppContext, deps: SchedulerDeps): Prom
   mountTwilioWebhooks(deps.app, ctx);
   const loop = new DispatchLoop(ctx, new Dispatcher(ctx, deps.sms, deps.dispatcher));
   const jobs: schedule.Job[] = [];
+  const summary = deps.dailySummary === false ? null : new DailySummarySchedule(ctx);
+  const onTick = () => {
+    loop.kick();
+    summary?.tick().catch((err: unknown) => ctx.log.error('daily summary failed; the next tick tries again', { err }));
+  };
   const tick = ctx.config.scheduler.tickSeconds;
   if (Number.isInteger(tick) && 60 % tick === 0) {
-    jobs.push(schedule.scheduleJob(`*/${tick} * * * * *`, () => loop.kick()));
+    jobs.push(schedule.scheduleJob(`*/${tick} * * * * *`, onTick));
   } else {
     // Sub-second or uneven ticks (tests, benchmarks): node-schedule counts whole seconds.
-    const t = setInterval(() => loop.kick(), tick * 1000);
+    const t = setInterval(onTick, tick * 1000);
     loop.onStop(() => clearInterval(t));
-  }
-  if (deps.dailySummary !== false) {
-    const [hour, minute] = ctx.config.scheduler.dailySummaryAt.split(':').map(Number);
-    jobs.push(
-      schedule.scheduleJob({ hour: hour!, minute: minute!, tz: ctx.config.campaignDefaults.timezone }, () => {
-        runDailySummary(ctx).catch((err) => ctx.log.error('daily summary failed', { err }));
-      }),
-    );
   }
   loop.kick();
   ctx.log.info('scheduler started', { provider: deps.sms.name, tickSeconds: tick });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import type { Database } from '../../src/db/database.ts';
 import type { MessageStatus } from '../../src/domain/messageStatus.ts';
-import { runDailySummary } from '../../src/scheduler/dailySummary.ts';
+import { DailySummarySchedule, runDailySummary } from '../../src/scheduler/dailySummary.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertMessage } from '../support/fixtures.ts';
 import { testContext } from './support.ts';
@@ -143,6 +143,23 @@ describe.each(engines)('daily summary on %s', (engine) => {
       'summary:console:ops:2025-07-16',
       'summary:slack:C0MARKETING:2025-07-16',
     ]);
+  });
+
+  it('the schedule fires on the app clock at DAILY_SUMMARY_AT, once a day per process, and again after a restart without a second post', async () => {
+    const clock = new ManualClock('2025-07-19T00:29:00.000Z'); // Fri 07/18 17:29 in Los Angeles
+    const at = { ...ctx, clock };
+    const schedule = new DailySummarySchedule(at);
+    expect(await schedule.tick()).toBe(0);
+    expect(await summaries('2025-07-18')).toHaveLength(0);
+    clock.advance(60_000); // 17:30
+    expect(await schedule.tick()).toBe(2);
+    clock.advance(4 * 3_600_000); // 21:30: nothing more today
+    expect(await schedule.tick()).toBe(0);
+    expect(await new DailySummarySchedule(at).tick()).toBe(0); // restarted: runs, the outbox keys drop it
+    expect((await summaries('2025-07-18')).map((r) => r.dedupe_key)).toEqual(['summary:console:ops:2025-07-18', 'summary:slack:C0MARKETING:2025-07-18']);
+    // A process that was down at 17:30 posts when it comes back the same evening.
+    const late = new DailySummarySchedule({ ...ctx, clock: new ManualClock('2025-07-20T03:00:00.000Z') }); // Sat 07/19 20:00
+    expect(await late.tick()).toBe(2);
   });
 
   it('two instances running at once post once per channel, and the next day gets its own posts', async () => {
