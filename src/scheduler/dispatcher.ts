@@ -13,6 +13,9 @@
  *    could hide an accepted message.
  * `unknown` messages, and `sending` ones whose sender died (lease expired), are reconciled
  * against the provider's own list before anything is sent again: never a blind retry.
+ * Claims of one campaign take turns across every process (an advisory lock held from the
+ * cap count to commit), so racing claims never add up past a cap; `sendDue` overlaps one
+ * batch's claim and record with another's sends.
  */
 import { effectiveSettings, type CampaignSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
@@ -107,14 +110,6 @@ export class Dispatcher {
   readonly opts: DispatcherOptions;
   /** Recipient windows by place, kept across claims (the key holds everything they depend on). */
   private readonly recipients = new RecipientWindows();
-  constructor(
-    private readonly ctx: AppContext,
-    private readonly sms: SmsProvider,
-    opts: Partial<DispatcherOptions> = {},
-  ) {
-    this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
-  }
-
   /**
    * Claims of this process pick their messages and take their campaigns' turn in the same
    * order, so the batch with the earlier slots is claimed first (the rest of a claim overlaps).
@@ -122,6 +117,13 @@ export class Dispatcher {
   private pickTurn: Promise<void> = Promise.resolve();
   /** The send phase in progress: batches take turns, so at most `concurrency` provider calls are in flight. */
   private sending: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly sms: SmsProvider,
+    opts: Partial<DispatcherOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
+  }
 
   /**
    * Sends everything due now, in `pipeline` loops of runOnce side by side (claims of one
