@@ -129,9 +129,11 @@ const CAPS_LOCK = 0x534d53;
  */
 export async function lockCampaignCaps(q: Queryable, campaignIds: number[]): Promise<void> {
   if (campaignIds.length === 0) return;
-  await q.query(`SELECT pg_advisory_xact_lock(${CAPS_LOCK}, id) FROM unnest($1::int[]) AS id ORDER BY id`, [
-    [...new Set(campaignIds)].sort((a, b) => a - b),
-  ]);
+  // The two-key form takes int4 keys: ids past 2^31 share a key with another campaign (they only take turns too).
+  await q.query(
+    `SELECT pg_advisory_xact_lock(${CAPS_LOCK}, k) FROM (SELECT DISTINCT (id % 2147483647)::int AS k FROM unnest($1::bigint[]) AS id) keys ORDER BY k`,
+    [campaignIds],
+  );
 }
 
 /**
