@@ -2,8 +2,8 @@
  * The dispatcher: claims due approved messages in batches and sends them, exactly once.
  *
  * 1. Claim (one transaction): lock due messages FOR UPDATE SKIP LOCKED (several dispatchers
- *    never pick the same one), check each again (campaign active, number not opted out,
- *    consent, not too late, test mode, inside both windows, under the caps), then move the
+ *    never pick the same one; campaign active and test mode are part of "due"), check each
+ *    again (number not opted out, consent, not too late, inside both windows, under the caps), then move the
  *    ones that pass to `sending` with attempts + 1 and last_attempt_at in one guarded
  *    statement: the attempt is on record BEFORE the provider is called.
  * 2. Send: one provider call per bubble, outside any transaction.
@@ -85,7 +85,7 @@ export interface DispatchStats {
   unknown: number;
   cancelled: number;
   review: number;
-  /** Left due: over their campaign's cap (tried again next tick) or, defensively, test mode. */
+  /** Left due: over their campaign's cap (tried again next tick). */
   held: number;
   /** Found outside their windows: given the slot when both open again. */
   rescheduled: number;
@@ -221,7 +221,6 @@ export class Dispatcher {
       if (cand.opted_out) push(cancel, 'opted_out', cand.id);
       else if (cand.customer_id !== null && cand.consent_status !== 'opted_in') push(cancel, 'no_consent', cand.id);
       else if (now.getTime() - cand.scheduled_send_time.getTime() > lateMs) review.push(cand);
-      else if (cand.test_mode && !cand.test_numbers.includes(cand.phone)) stats.held++;
       else {
         const recipient = this.recipients.get(cand, s);
         if (!isOpen(s, recipient)) {

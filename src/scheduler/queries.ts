@@ -75,8 +75,6 @@ export interface Candidate {
   body: string;
   scheduled_send_time: Date;
   campaign_settings: Record<string, unknown>;
-  test_mode: boolean;
-  test_numbers: string[];
   consent_status: string | null;
   customer_timezone: string | null;
   customer_state: string | null;
@@ -106,7 +104,7 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number, 
        LIMIT $2
        FOR UPDATE OF m SKIP LOCKED
      )
-     SELECT due.*, c.settings AS campaign_settings, c.test_mode, c.test_numbers,
+     SELECT due.*, c.settings AS campaign_settings,
             cu.consent_status, cu.timezone AS customer_timezone, cu.state AS customer_state,
             coalesce(cs.status = 'opted_out', false) AS opted_out
      FROM due
