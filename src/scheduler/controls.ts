@@ -3,6 +3,7 @@
  * Each takes effect before the next send: the dispatcher only claims messages of active
  * campaigns, and re-reads the campaign in the same statement that claims.
  */
+import { optedOutPhones } from '../db/queries/contactStatus.ts';
 import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { parseSettingAssignments, settingsOverridesSchema } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
@@ -110,8 +111,7 @@ export async function sendTestMessage(
   const prepared = await ctx.db.tx(async (c) => {
     const campaign = await getCampaign(c, a.campaignId);
     if (!campaign) return { ok: false as const, message: `No campaign with id ${a.campaignId}.` };
-    const { rows: out } = await c.query(`SELECT 1 FROM contact_status WHERE phone = $1 AND status = 'opted_out'`, [phone.e164]);
-    if (out.length) return { ok: false as const, message: `${maskPhone(phone.e164)} has opted out; pick another test number.` };
+    if ((await optedOutPhones(c, [phone.e164])).size) return { ok: false as const, message: `${maskPhone(phone.e164)} has opted out; pick another test number.` };
     const { rows } = await c.query<{ body: string; batch_id: number | null }>(
       `SELECT body, batch_id FROM campaign_messages WHERE campaign_id = $1 AND status <> 'rejected'
        ORDER BY (status = 'approved') DESC, id LIMIT 1`,

@@ -20,6 +20,7 @@
 import { effectiveSettings, type CampaignSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
+import { optedOutPhones } from '../db/queries/contactStatus.ts';
 import { transitionMessage, transitionMessages } from '../db/queries/transition.ts';
 import { coerceError } from '../errors.ts';
 import { incCounter } from '../http/metrics.ts';
@@ -156,10 +157,13 @@ export class Dispatcher {
   async runOnce(atCap: Set<number> = new Set()): Promise<DispatchStats> {
     const stats = noStats();
     const now = this.ctx.clock.now();
-    let claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, atCap));
+    const claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, atCap));
     if (claimed.length === 0) return stats;
-    claimed = await this.dropOptedOut(claimed, stats);
-    const turn = this.sending.then(() => mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime())));
+    // The opt-out look happens in this batch's turn, right before its provider calls (not before waiting for the turn).
+    const turn = this.sending.then(async () => {
+      const sendable = await this.dropOptedOut(claimed, stats);
+      return mapLimit(sendable, this.opts.concurrency, (m) => this.send(m, now.getTime()));
+    });
     this.sending = turn.catch(() => undefined);
     await this.record(await turn, stats);
     return stats;
@@ -281,12 +285,8 @@ export class Dispatcher {
 
   /** Last look right before the provider call: a STOP that landed after the claim still wins. */
   private async dropOptedOut(claimed: Claimed[], stats: DispatchStats): Promise<Claimed[]> {
-    const { rows } = await this.ctx.db.pool.query<{ phone: string }>(
-      `SELECT phone FROM contact_status WHERE phone = ANY($1::text[]) AND status = 'opted_out'`,
-      [claimed.map((m) => m.phone)],
-    );
-    if (rows.length === 0) return claimed;
-    const out = new Set(rows.map((r) => r.phone));
+    const out = await optedOutPhones(this.ctx.db.pool, claimed.map((m) => m.phone));
+    if (out.size === 0) return claimed;
     const stopped = claimed.filter((m) => out.has(m.phone));
     await this.ctx.db.tx(async (c) => {
       const r = await transitionMessages(c, {
@@ -386,10 +386,11 @@ export class Dispatcher {
           })),
           from: 'sending', to, actor: 'scheduler', surface: 'system',
         });
-        await enqueueCoalescedCards(c, group.filter((o) => r.moved.some((m) => m.id === o.m.id)).map((o) => o.m), now);
+        const moved = new Set(r.moved.map((m) => m.id));
+        await enqueueCoalescedCards(c, group.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
         if (to === 'failed') {
           stats.failed += r.moved.length;
-          for (const o of group) if (r.moved.some((m) => m.id === o.m.id)) failedCampaigns.add(o.m.campaignId);
+          for (const o of group) if (moved.has(o.m.id)) failedCampaigns.add(o.m.campaignId);
         } else stats.unknown += r.moved.length;
         for (const o of group) {
           this.ctx.log.warn(`send ${to === 'failed' ? 'failed' : 'outcome unknown'}`, {
@@ -459,7 +460,7 @@ export class Dispatcher {
         this.ctx.log.warn('cannot reconcile yet: the provider did not answer', { messageId: m.id, err: coerceError(e) });
         continue;
       }
-      const known = await knownProviderIds(this.ctx.db.pool, listed.map((l) => l.providerMessageId));
+      const known = await knownProviderIds(this.ctx.db.pool, m.phone);
       const free = listed.filter((l) => !known.has(l.providerMessageId));
       const ids: string[] = [];
       let firstStatus = '';

@@ -193,13 +193,16 @@ export async function unknownToReconcile(q: Queryable, before: Date, limit: numb
   return rows;
 }
 
-/** Provider ids already attributed to some message (so a reconciliation never claims one twice). */
-export async function knownProviderIds(q: Queryable, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+/**
+ * Provider ids already attributed to a message to `phone` (so a reconciliation never claims
+ * one twice). The provider's list is per recipient, so only that number's messages can hold
+ * them: an index look-up, not a scan of every message's extra ids.
+ */
+export async function knownProviderIds(q: Queryable, phone: string): Promise<Set<string>> {
   const { rows } = await q.query<{ pid: string }>(
-    `SELECT provider_message_id AS pid FROM campaign_messages WHERE provider_message_id = ANY($1::text[])
-     UNION SELECT x FROM campaign_messages, unnest(extra_provider_ids) AS x WHERE x = ANY($1::text[])`,
-    [ids],
+    `SELECT unnest(array_prepend(provider_message_id, extra_provider_ids)) AS pid FROM campaign_messages
+     WHERE phone = $1 AND provider_message_id IS NOT NULL`,
+    [phone],
   );
   return new Set(rows.map((r) => r.pid));
 }

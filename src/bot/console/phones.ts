@@ -9,7 +9,8 @@ import { coerceError } from '../../errors.ts';
 import { handleInboundSms } from '../../sms/inbound.ts';
 import { listOutboxMessages } from '../../sms/outbox.ts';
 import type { ConsoleEvents } from './events.ts';
-import { customerNamesByPhone, optedOutPhones, phoneLogFingerprint } from './queries.ts';
+import { optedOutPhones } from '../../db/queries/contactStatus.ts';
+import { customerNamesByPhone, phoneLogFingerprint } from './queries.ts';
 
 /** The most phone-log entries (sent and received) the panel reads, the newest. */
 const PANEL_LIMIT = 1000;

@@ -138,15 +138,6 @@ export async function customerNamesByPhone(q: Queryable, phones: string[]): Prom
   return new Map(rows.map((r) => [r.phone, r.name]));
 }
 
-/** Opt-out state by phone (the phone panel marks numbers that sent STOP). */
-export async function optedOutPhones(q: Queryable, phones: string[]): Promise<Set<string>> {
-  if (phones.length === 0) return new Set();
-  const { rows } = await q.query<{ phone: string }>(
-    `SELECT phone FROM contact_status WHERE phone = ANY($1::text[]) AND status = 'opted_out'`,
-    [phones],
-  );
-  return new Set(rows.map((r) => r.phone));
-}
 
 
 /**
