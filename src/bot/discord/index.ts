@@ -50,7 +50,7 @@ export async function startDiscord(
   }
   ctx.log.info('discord surface ready', { interactions: d.publicKey ? 'http' : 'gateway', channel: d.channelId });
   return {
-    surface: new DiscordSurface(ctx, rest),
+    surface: new DiscordSurface(rest),
     mode: d.publicKey ? 'http' : 'gateway',
     idle: () => inFlight.idle(),
     async stop() {

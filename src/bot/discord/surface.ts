@@ -45,10 +45,7 @@ export async function cardsAtRef(ctx: AppContext, ref: Pick<ChatRef, 'channel' |
 export class DiscordSurface implements ChatSurface {
   readonly name = 'discord' as const;
 
-  constructor(
-    private readonly ctx: AppContext,
-    readonly rest: REST,
-  ) {}
+  constructor(readonly rest: REST) {}
 
   private async create(channel: string, m: DiscordMessage, nonce?: string): Promise<RESTPostAPIChannelMessageResult> {
     const req = requestOf(m);
@@ -96,9 +93,8 @@ export class DiscordSurface implements ChatSurface {
   }
 
   async updateCard(ref: ChatRef, card: CardModel, packed?: CardModel[]): Promise<void> {
-    const cards = packed?.length ? packed : await cardsAtRef(this.ctx, ref);
-    const current = cards.some((c) => c.messageId === card.messageId) ? cards : [...cards, card];
-    await this.edit(ref, cardsMessage(current.map((c) => (c.messageId === card.messageId ? card : c))));
+    // The outbox hands over every card of the message (it re-renders them from current state).
+    await this.edit(ref, cardsMessage(packed?.length ? packed : [card]));
   }
 
   async updateBatchHeader(ref: ChatRef, header: BatchHeaderModel): Promise<void> {
