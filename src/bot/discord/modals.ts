@@ -1,13 +1,13 @@
 /**
  * Edit: the card's Edit button opens a modal with the current text; submitting it is
- * checked exactly like on Slack (validateEdit, then editMessage). Discord modals cannot
+ * checked exactly like on Slack (editMessage validates, then saves). Discord modals cannot
  * show an error next to the field, so a refused text comes back as an ephemeral message
  * that lists the problems and repeats the text, ready to paste into a new Edit.
  */
 import { ComponentType, TextInputStyle } from 'discord.js';
 import { AppError } from '../../errors.ts';
 import type { Actor } from '../actor.ts';
-import { editMessage, validateEdit } from '../approvals.ts';
+import { editMessage } from '../approvals.ts';
 import { loadCard } from '../cards.ts';
 import { cardsUpdate } from './components.ts';
 import { actorOf, type DiscordDeps } from './context.ts';
@@ -67,12 +67,12 @@ export async function onEditSubmit(
   const actor = actorOf(i, deps.approverRoleId);
   const text = modalValue(data, EDIT_INPUT_ID);
   if (text === undefined) return ephemeral('The edit form came back without its text field; press Edit again.');
-  const check = await validateEdit(deps.ctx, messageId, text);
-  if (!check.ok) {
+  const outcome = await editMessage(deps.ctx, actor, messageId, text);
+  if (!outcome.ok && outcome.code === 'invalid') {
     return ephemeral(
       [
         'Your edit was not saved:',
-        ...check.errors.map((e) => `• ${e}`),
+        ...(outcome.errors ?? [outcome.message]).map((e) => `• ${e}`),
         'Discord forms cannot show errors next to the field, so here is your text to fix and paste into a new Edit:',
         '```',
         text.replace(/```/g, "'''"),
@@ -80,7 +80,6 @@ export async function onEditSubmit(
       ].join('\n'),
     );
   }
-  const outcome = await editMessage(deps.ctx, actor, messageId, text);
   if (!outcome.ok) return refusal(outcome);
   const update = await cardsUpdate(deps, i, outcome.card);
   return update ? { update } : ephemeral(outcome.message);
