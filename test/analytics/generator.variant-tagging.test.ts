@@ -71,6 +71,8 @@ describe.each(engines)('the generator tags A/B variants on %s', (engine) => {
     const r = await generateBatch(ctx, { campaign: 'ab-generated', segment: 'all', generator: 'templates', variants: ['A', 'B: offer: a free pastry'], actor: 'dana', surface: 'cli' });
     expect(r).toMatchObject({ suggestions: 5, variants: ['A', 'B'] });
     expect(await audits()).toBe(before);
-    for (const m of (await messages()).slice(50)) expect(m.variant).toBe(assignVariant(SEED, m.phone, ['A', 'B']));
+    const added = (await messages()).slice(50);
+    expect(added).toHaveLength(5);
+    for (const m of added) expect(m.variant).toBe(assignVariant(SEED, m.phone, ['A', 'B']));
   });
 });

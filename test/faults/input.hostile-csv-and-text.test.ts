@@ -180,15 +180,28 @@ describe(`hostile input on ${engine}`, () => {
     try {
       const b = await seedSlackBatch(db.pool, { campaign: 'hostile-modal', n: 1 });
       const target = b.messageIds[0]!;
+      let modalRefused = 0;
       for (const text of texts) {
-        const { version } = (await db.pool.query('SELECT version FROM campaign_messages WHERE id = $1', [target])).rows[0];
+        const before = (await db.pool.query('SELECT body, version FROM campaign_messages WHERE id = $1', [target])).rows[0];
+        const version = before.version;
         const r = await postToSlackEndpoint(h.eventsUrl, SECRET, viewSubmissionPayload({
           user: DANA, callbackId: 'card_edit', blockId: 'body', actionId: 'edit_text', value: text,
           privateMetadata: JSON.stringify({ messageId: target, version, channel: 'CCAMPAIGNS' }),
         }));
         expect(r.status).toBe(200);
-        if (r.body) expect(JSON.parse(r.body).response_action).toBe('errors');
+        const after = (await db.pool.query('SELECT body, version FROM campaign_messages WHERE id = $1', [target])).rows[0];
+        if (r.body) {
+          // Refused inside the modal: nothing stored.
+          expect(JSON.parse(r.body).response_action).toBe('errors');
+          expect(after).toEqual(before);
+          modalRefused++;
+        } else {
+          expect(after.version).toBe(version + 1);
+          expect(after.body).not.toContain('\u0000');
+        }
       }
+      // The modal refuses exactly what the core refused.
+      expect(modalRefused).toBe(refused);
       expect((await db.pool.query('SELECT status FROM campaign_messages WHERE id = $1', [target])).rows[0].status).toBe('suggested');
       const report = await checkInvariants(db.pool, { config: ctx.config, sends: [], settled: false, campaignIds: [campaignId, b.campaignId] });
       expectNoViolations(report, 2);

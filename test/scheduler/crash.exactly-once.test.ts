@@ -98,11 +98,13 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('exactly once across crashes and
   it('SIGTERM drains in-flight sends and exits cleanly', async () => {
     const ids = await seed('term', 40);
     const p = child(db.url!, { CHILD_LATENCY_MS: '400', CHILD_BATCH: '8', CHILD_LEASE_MS: '600000' });
-    for (let i = 0; i < 100; i++) {
+    let inFlight = 0;
+    for (let i = 0; i < 100 && inFlight === 0; i++) {
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM campaign_messages WHERE status = 'sending' AND id = ANY($1::bigint[])`, [ids]);
-      if (rows[0].n > 0) break;
-      await sleep(100);
+      inFlight = rows[0].n;
+      if (inFlight === 0) await sleep(100);
     }
+    expect(inFlight, 'a send was in flight when SIGTERM came').toBeGreaterThan(0);
     p.kill('SIGTERM');
     expect(await p.done).toBe(0);
     expect(p.output()).toContain('drained');

@@ -28,6 +28,7 @@ describe('manifest.yml', () => {
     for (const u of urls) expect(u).toBe('https://YOUR-PUBLIC-URL/slack/events');
     for (const scope of ['chat:write', 'commands', 'files:write', 'app_mentions:read']) expect(manifest).toContain(`- ${scope}\n`);
     expect(manifestCommands).toEqual([...SLASH_COMMANDS]);
+    expect(botEvents).toEqual(['app_mention']); // else the per-event tests below would silently be none
   });
 
   it.each(manifestCommands)('%s has a handler that answers through response_url', async (command) => {
