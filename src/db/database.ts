@@ -32,19 +32,19 @@ export interface Database {
   dumpDataDir?(): Promise<Blob>;
 }
 
-function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, log: Logger): Database {
+/** A pool whose lost connections are logged, never fatal; listeners are on before any client connects. */
+function newPool(config: pg.PoolConfig, log: Logger): pg.Pool {
+  const pool = new pg.Pool(config);
   // An idle client losing its server (restart, terminated backend) must not crash the process.
   pool.on('error', (err) => log.warn('database connection lost; the pool will reconnect', { err }));
   // pg-pool listens for errors only on idle clients: a checked-out client whose server goes
   // away emits 'error' with no listener, which would crash the process. Its query fails on
-  // its own and the pool discards the broken client on release. ('acquire', not 'connect':
-  // the client of the start-up probe connected before this listener existed.)
-  const guarded = new WeakSet<pg.PoolClient>();
-  pool.on('acquire', (client) => {
-    if (guarded.has(client)) return;
-    guarded.add(client);
-    client.on('error', (err) => log.warn('database connection lost during a query', { err }));
-  });
+  // its own and the pool discards the broken client on release.
+  pool.on('connect', (client) => client.on('error', (err) => log.warn('database connection lost during a query', { err })));
+  return pool;
+}
+
+function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>): Database {
   return {
     engine,
     pool,
@@ -70,7 +70,7 @@ function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<
 }
 
 export async function openPostgres(url: string, log: Logger = silentLogger, max = 10): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  const pool = newPool({ connectionString: url, max, connectionTimeoutMillis: 10_000 }, log);
   try {
     const c = await pool.connect();
     c.release();
@@ -82,7 +82,7 @@ export async function openPostgres(url: string, log: Logger = silentLogger, max 
       { cause: e },
     );
   }
-  return wrap('postgres', pool, async () => undefined, log);
+  return wrap('postgres', pool, async () => undefined);
 }
 
 /**
@@ -107,11 +107,11 @@ export async function openPglite(
     );
   }
   const server = await servePglite(db);
-  const pool = new pg.Pool({ host: server.host, port: server.port, user: 'postgres', database: 'postgres', max: 1 });
+  const pool = newPool({ host: server.host, port: server.port, user: 'postgres', database: 'postgres', max: 1 }, log);
   const database = wrap('pglite', pool, async () => {
     await server.close();
     await db.close();
-  }, log);
+  });
   return { ...database, dumpDataDir: async () => (await db.dumpDataDir('none')) as Blob };
 }
 
