@@ -9,6 +9,7 @@
  *   settings.linkAllowlist — error; banned_word (SHAFT defaults + settings.bannedWords) — error;
  *   offer_mismatch: a percentage, dollar amount, "free" or BOGO the brief does not offer — error.
  */
+import { bubbleParts } from '../sms/bubbles.ts';
 import type { CampaignSettings } from '../campaigns/settings.ts';
 import type { LintFinding } from '../domain/lintFinding.ts';
 import { analyzeSms, estimateCostUsd, type Encoding, type SegmentInfo } from '../domain/smsSegments.ts';
@@ -31,12 +32,6 @@ export const DEFAULT_BANNED_WORDS: readonly string[] = [
   'tobacco', 'cigarette', 'cigar', 'vape', 'vaping', 'e-cig', 'cannabis', 'marijuana', 'weed', 'cbd', 'thc', 'kratom',
 ];
 
-export const BUBBLE_SEPARATOR = /\s*\[BUBBLE\]\s*/i;
-
-/** The SMS bubbles a body is sent as (`[BUBBLE]` splits a message into several SMS). */
-export function splitBubbles(body: string): string[] {
-  return body.split(BUBBLE_SEPARATOR);
-}
 
 export interface MessageMeasure {
   /** Total segments over every bubble (what is billed). */
@@ -48,7 +43,7 @@ export interface MessageMeasure {
 }
 
 export function measureMessage(body: string): MessageMeasure {
-  return measureOf(splitBubbles(body).map((b) => analyzeSms(b)));
+  return measureOf(bubbleParts(body).map((b) => analyzeSms(b)));
 }
 
 function measureOf(bubbles: SegmentInfo[]): MessageMeasure {
@@ -75,13 +70,13 @@ export function withOptOutText(body: string, settings: Pick<CampaignSettings, 'r
 
 /** Lints one message body. Pure; findings in rule order. */
 export function lintMessage(body: string, lc: LintContext): LintFinding[] {
-  const bubbles = splitBubbles(body);
+  const bubbles = bubbleParts(body);
   return lintBubbles(body, bubbles, bubbles.map((b) => analyzeSms(b)), lc);
 }
 
 /** Measures and lints in one pass (each bubble is analysed once). */
 export function measureAndLint(body: string, lc: LintContext): { measure: MessageMeasure; lint: LintFinding[] } {
-  const bubbles = splitBubbles(body);
+  const bubbles = bubbleParts(body);
   const infos = bubbles.map((b) => analyzeSms(b));
   return { measure: measureOf(infos), lint: lintBubbles(body, bubbles, infos, lc) };
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
+import { measureMessage } from '../../src/generator/lint.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import type { OutboundSms, SmsProvider } from '../../src/sms/provider.ts';
@@ -164,6 +165,13 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const s = await statusOf(db, m.id);
     expect(s.status).toBe('delivered');
     expect(s.extra_provider_ids).toHaveLength(2);
+  });
+
+  it('a lower-case [bubble] splits the send exactly as lint counted it (no marker ever reaches a phone)', async () => {
+    const m = await due({ body: 'Hi Ana! [bubble] We saved you a seat. [Bubble]  Reply STOP to opt out' });
+    expect(measureMessage((await db.pool.query('SELECT body FROM campaign_messages WHERE id = $1', [m.id])).rows[0].body).bubbles).toHaveLength(3);
+    await fresh().runOnce();
+    expect((await outboxFor(db, m.phone)).map((o) => o.body)).toEqual(['Hi Ana!', 'We saved you a seat.', 'Reply STOP to opt out']);
   });
 
   it('a STOP that lands while the send is in flight: the in-flight SMS goes once, nothing after it', async () => {
