@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoClockStart } from '../../src/bot/console/demo.ts';
 import { ScaledClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -29,7 +30,7 @@ describe('the console in a browser', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'smsops-console-browser-'));
     const config = loadConfig({ PORT: '0', SMSOPS_DATA_DIR: dataDir, LOG_LEVEL: 'silent', SCHEDULER_TICK_SECONDS: '0.25' });
-    service = await startService({ config, log: silentLogger, clock: new ScaledClock(CLOCK_SPEED) });
+    service = await startService({ config, log: silentLogger, clock: new ScaledClock(CLOCK_SPEED, demoClockStart(new Date())) });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     page.setDefaultTimeout(60_000);

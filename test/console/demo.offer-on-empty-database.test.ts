@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_CAMPAIGN, DEMO_SETTINGS } from '../../src/bot/console/demo.ts';
+import { DEMO_CAMPAIGN, DEMO_SETTINGS, demoClockStart } from '../../src/bot/console/demo.ts';
+import { effectiveSettings } from '../../src/campaigns/settings.ts';
+import { loadConfig } from '../../src/config.ts';
+import { insideWindows, windowsFor, type RecipientRef } from '../../src/scheduler/recipients.ts';
 import type { Database } from '../../src/db/database.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { call } from './http.ts';
@@ -42,5 +45,30 @@ describe.each(engines)('demo data on %s', (engine) => {
     expect(again.body).toMatchObject({ ok: false });
     const campaigns = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM campaigns');
     expect(campaigns.rows[0]!.n).toBe(1);
+  });
+
+  it('starts its fast clock where every demo customer may be texted for the next three hours, whatever the hour', async () => {
+    const settings = effectiveSettings(loadConfig({ LOG_LEVEL: 'silent' }), DEMO_SETTINGS);
+    const { rows } = await db.pool.query<RecipientRef>(
+      'SELECT phone, timezone AS customer_timezone, state AS customer_state FROM customers',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    const windows = await Promise.all(rows.map((m) => windowsFor(m, settings)));
+    // Florida and Oklahoma numbers are among them: state law narrows their hours.
+    expect(windows.some((w) => w.length > 0)).toBe(true);
+    const HOUR = 3_600_000;
+    // Every hour of an ordinary day and of both DST change days in the US.
+    for (const day of ['2026-11-28T00:00:00Z', '2026-03-08T00:00:00Z', '2026-11-01T00:00:00Z']) {
+      for (let h = 0; h < 24; h++) {
+        const now = new Date(Date.parse(day) + h * HOUR);
+        const start = demoClockStart(now).getTime();
+        expect(start).toBeGreaterThanOrEqual(now.getTime());
+        expect(start - now.getTime()).toBeLessThan(24 * HOUR);
+        for (let t = start; t <= start + 3 * HOUR; t += 15 * 60_000) {
+          const closed = rows.filter((_, i) => !insideWindows(t, settings, windows[i]!));
+          expect(closed, `${new Date(t).toISOString()} (demo clock started at ${now.toISOString()})`).toEqual([]);
+        }
+      }
+    }
   });
 });

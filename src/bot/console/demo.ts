@@ -5,6 +5,7 @@
  * demo's fast clock, a whole campaign plays out in a couple of minutes.
  */
 import { fileURLToPath } from 'node:url';
+import { DateTime } from 'luxon';
 import type { SettingsOverrides } from '../../campaigns/settings.ts';
 import type { AppContext } from '../../context.ts';
 import { ensureCampaign, updateCampaignSettings } from '../../db/queries/campaigns.ts';
@@ -27,7 +28,8 @@ const DEMO_BRIEF = {
  * Pacing for the demo campaign, in app-clock seconds: gaps of 45-105 s and an occasional
  * 4-6 minute pause. With the demo clock at 40x that is a send every 1-3 s, and a batch of
  * about 45 approved messages goes out in two to three minutes.
- * The numbers are fictional, so the campaign may send at any hour of any day.
+ * Business hours are all day, every day, and quiet hours are off; the state laws of the
+ * Florida and Oklahoma customers still apply (see DEMO_DAY).
  */
 export const DEMO_SETTINGS: SettingsOverrides = {
   businessHours: { start: 0, end: 23 * 60 + 59 },
@@ -42,6 +44,26 @@ export const DEMO_SETTINGS: SettingsOverrides = {
   ratePerHour: 100,
   ratePerDay: 250,
 };
+
+/**
+ * Where and when the demo's day runs: its customers include Florida and Oklahoma numbers,
+ * where state law allows texts 08:00-20:00 local only, and the demo honours that like any
+ * campaign. 10:00-17:00 in New York is inside that window in both states' zones, with
+ * hours to spare for a campaign on the fast clock.
+ */
+const DEMO_DAY = { zone: 'America/New_York', startHour: 10, endHour: 17 };
+
+/**
+ * When the demo's fast clock starts: now in New York's daytime, else the next 10:00 there,
+ * so a campaign plays out at whatever hour one tries the demo (at night the first send
+ * would otherwise wait for the morning, a quarter of an hour at 40x).
+ */
+export function demoClockStart(now: Date): Date {
+  const local = DateTime.fromJSDate(now, { zone: DEMO_DAY.zone });
+  if (local.hour >= DEMO_DAY.startHour && local.hour < DEMO_DAY.endHour) return now;
+  const morning = local.set({ hour: DEMO_DAY.startHour, minute: 0, second: 0, millisecond: 0 });
+  return (local.hour < DEMO_DAY.startHour ? morning : morning.plus({ days: 1 })).toJSDate();
+}
 
 export type DemoResult =
   | { ok: true; message: string; imported: number; campaignId: number; batchId: number; suggestions: number }

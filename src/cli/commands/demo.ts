@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadDemoData } from '../../bot/console/demo.ts';
+import { demoClockStart, loadDemoData } from '../../bot/console/demo.ts';
 import { ScaledClock } from '../../clock.ts';
 import { loadConfig, loadDotEnv } from '../../config.ts';
 import { AppError } from '../../errors.ts';
@@ -28,10 +28,11 @@ export function registerDemo(program: Command): void {
       for (const [k, v] of Object.entries(process.env)) if (!EXTERNAL.test(k) && v !== undefined) env[k] = v;
       const config = loadConfig(env);
       const log = createLogger(config.env.LOG_LEVEL);
-      const service = await startService({ config, log, clock: new ScaledClock(speed) });
+      const clockStart = demoClockStart(new Date());
+      const service = await startService({ config, log, clock: new ScaledClock(speed, clockStart) });
       const demo = await loadDemoData(service.ctx, 'demo');
       process.stdout.write(
-        `smsops demo is running at ${service.url} (clock ${speed}x, database ${dataDir}; Ctrl+C to stop)\n${demo.message}\n`,
+        `smsops demo is running at ${service.url} (clock ${speed}x from ${clockStart.toISOString()}, database ${dataDir}; Ctrl+C to stop)\n${demo.message}\n`,
       );
       let signals = 0;
       const shutdown = () => {
