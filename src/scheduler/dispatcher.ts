@@ -20,7 +20,7 @@
 import { effectiveSettings, type CampaignSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
-import { optedOutPhones } from '../db/queries/contactStatus.ts';
+import { optedOutPhones, setContactStatus } from '../db/queries/contactStatus.ts';
 import { transitionMessage, transitionMessages } from '../db/queries/transition.ts';
 import { coerceError } from '../errors.ts';
 import { incCounter } from '../http/metrics.ts';
@@ -408,11 +408,7 @@ export class Dispatcher {
 
   /** Twilio 21610: the number opted out at the carrier. Record it like a STOP and cancel. */
   private async recordProviderOptOut(c: Queryable, m: Claimed, e: SmsSendError, now: Date): Promise<void> {
-    await c.query(
-      `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'opted_out', $2, 'provider', $3)
-       ON CONFLICT (phone) DO UPDATE SET status = 'opted_out', keyword = $2, source = 'provider', updated_at = $3`,
-      [m.phone, e.providerCode ?? 'provider', now],
-    );
+    await setContactStatus(c, { phone: m.phone, status: 'opted_out', keyword: e.providerCode ?? 'provider', source: 'provider', at: now });
     const r = await transitionMessage(c, {
       id: m.id, from: 'sending', to: 'cancelled', attempts: m.attempts, actor: 'provider', surface: 'sms',
       action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out', error_code: e.providerCode ?? null, last_error: e.message.slice(0, 500) },

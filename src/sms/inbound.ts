@@ -8,6 +8,7 @@ import { attributeReply } from '../analytics/attribution.ts';
 import type { ChatMessage } from '../bot/chatSurface.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
+import { setContactStatus } from '../db/queries/contactStatus.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
 import { classifyInbound, looksLikeOptOut, type InboundKind } from '../domain/keywords.ts';
 import { PENDING_STATUSES } from '../domain/messageStatus.ts';
@@ -81,11 +82,7 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
     let message: ChatMessage;
 
     if (kind === 'stop') {
-      await c.query(
-        `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'opted_out', $2, 'sms', $3)
-         ON CONFLICT (phone) DO UPDATE SET status = 'opted_out', keyword = $2, source = 'sms', updated_at = $3`,
-        [sms.from, sms.body.trim().slice(0, 40), now],
-      );
+      await setContactStatus(c, { phone: sms.from, status: 'opted_out', keyword: sms.body.trim().slice(0, 40), source: 'sms', at: now });
       cancelled = await cancelPendingTo(c, ctx, sms.from, 'opted_out', 'recipient');
       message = {
         title: 'Opt-out',
@@ -93,11 +90,7 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
         tone: 'warning',
       };
     } else if (kind === 'start') {
-      await c.query(
-        `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, 'subscribed', $2, 'sms', $3)
-         ON CONFLICT (phone) DO UPDATE SET status = 'subscribed', keyword = $2, source = 'sms', updated_at = $3`,
-        [sms.from, sms.body.trim().slice(0, 40), now],
-      );
+      await setContactStatus(c, { phone: sms.from, status: 'subscribed', keyword: sms.body.trim().slice(0, 40), source: 'sms', at: now });
       message = { title: 'Re-subscribed', text: `${who} texted "${sms.body.trim()}" and is subscribed again.`, tone: 'info' };
     } else if (kind === 'help') {
       message = { title: 'Help request', text: `${who} asked for HELP and got: "${help}"`, tone: 'info' };

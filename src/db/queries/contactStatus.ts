@@ -10,3 +10,18 @@ export async function optedOutPhones(q: Queryable, phones: string[]): Promise<Se
   );
   return new Set(rows.map((r) => r.phone));
 }
+
+/**
+ * Records a number's opt-out state (an SMS keyword or the carrier's word). The last word
+ * wins: a STOP after a START opts out again, and the reverse.
+ */
+export async function setContactStatus(
+  q: Queryable,
+  r: { phone: string; status: 'opted_out' | 'subscribed'; keyword: string; source: 'sms' | 'provider'; at: Date },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (phone) DO UPDATE SET status = $2, keyword = $3, source = $4, updated_at = $5`,
+    [r.phone, r.status, r.keyword, r.source, r.at],
+  );
+}
