@@ -11,6 +11,7 @@ import { DEFAULT_ATTRIBUTION_WINDOW_DAYS } from './attribution.ts';
 import { encodePng } from './png.ts';
 import { dailyActivity, type DailyActivityRow } from './queries.ts';
 import { Canvas, textWidth, type Rgb } from './raster.ts';
+import { escapeXml } from '../xml.ts';
 
 export interface ActivitySeries {
   title: string;
@@ -169,9 +170,6 @@ export function activityChartAttachment(series: ActivitySeries): { filename: str
   return { filename: `activity-${last}.png`, base64: renderActivityChartPng(series).toString('base64'), alt: activityChartAlt(series) };
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;

@@ -13,6 +13,7 @@ import { incCounter } from '../http/metrics.ts';
 import { handleInboundSms } from './inbound.ts';
 import { INBOUND_PATH, STATUS_CALLBACK_PATH } from './index.ts';
 import { handleStatusCallback } from './status.ts';
+import { escapeXml } from '../xml.ts';
 
 const inboundBody = z.object({
   MessageSid: z.string().min(1),
@@ -26,10 +27,6 @@ const statusBody = z.object({
   MessageStatus: z.string().min(1),
   ErrorCode: z.string().optional(),
 });
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!);
-}
 
 /** Mounts the two routes when Twilio is configured (without its auth token nothing can be verified). */
 export function mountTwilioWebhooks(app: express.Express, ctx: AppContext): void {

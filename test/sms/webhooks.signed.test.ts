@@ -102,6 +102,20 @@ describe.each(engines)('Twilio webhooks on %s', (engine) => {
     expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [m.phone])).rows[0].status).toBe('subscribed');
   });
 
+  it("the HELP answer carries the campaign's brand as text: markup in it cannot break the TwiML", async () => {
+    const m = await sentMessage();
+    const brand = `Tom & Jerry's <Message>"Cafe"</Message>`;
+    await db.pool.query(`UPDATE campaigns SET brief = jsonb_build_object('brand', $2::text) WHERE id = $1`, [campaignId, brand]);
+    try {
+      const res = await post('/twilio/inbound', { MessageSid: `SMhb${engine}${++sid}`, From: m.phone, Body: 'HELP' });
+      const twiml = await res.text();
+      expect(twiml).toContain('<Message>Tom &amp; Jerry&apos;s &lt;Message&gt;&quot;Cafe&quot;&lt;/Message&gt;: Reply STOP');
+      expect(twiml.match(/<Message>/g)).toHaveLength(1);
+    } finally {
+      await db.pool.query(`UPDATE campaigns SET brief = '{}'::jsonb WHERE id = $1`, [campaignId]);
+    }
+  });
+
   it('a free-text reply is stored and posted with the name, flagged when it reads like an opt-out', async () => {
     const m = await sentMessage();
     await post('/twilio/inbound', { MessageSid: `SMr${engine}${++sid}`, From: m.phone, Body: 'please stop texting me' });
