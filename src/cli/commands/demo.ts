@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { demoClockStart, loadDemoData } from '../../bot/console/demo.ts';
 import { ScaledClock } from '../../clock.ts';
 import { loadConfig, loadDotEnv } from '../../config.ts';
-import { AppError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { startService } from '../../main.ts';
+import { numberOption } from '../options.ts';
 
 /** Chat, SMS and LLM credentials never reach the demo: it talks to the console and the local outbox only. */
 const EXTERNAL = /^(DATABASE_URL|SMSOPS_DATA_DIR|SLACK_|DISCORD_|TWILIO_|OPENAI_)/;
@@ -16,12 +16,9 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('run the service on a fast clock with demo data in a fresh embedded database: a whole campaign in a couple of minutes')
-    .option('--speed <factor>', 'how many times faster than real time the clock runs', '40')
-    .action(async (opts: { speed: string }) => {
-      const speed = Number(opts.speed);
-      if (!Number.isFinite(speed) || speed < 1 || speed > 3600) {
-        throw new AppError('bad_option', `--speed must be a number from 1 to 3600, got "${opts.speed}" (example: --speed 30).`);
-      }
+    .option('--speed <factor>', 'how many times faster than real time the clock runs', numberOption({ min: 1, max: 3600, fraction: true, example: '--speed 30' }), 40)
+    .action(async (opts: { speed: number }) => {
+      const speed = opts.speed;
       loadDotEnv();
       const dataDir = mkdtempSync(join(tmpdir(), 'smsops-demo-'));
       const env: NodeJS.ProcessEnv = { SCHEDULER_TICK_SECONDS: '1', SMSOPS_DATA_DIR: dataDir };

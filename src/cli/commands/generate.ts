@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { systemClock } from '../../clock.ts';
 import { generateBatch, type GenerateResult } from '../../generator/index.ts';
+import { numberOption } from '../options.ts';
 import { withDatabase } from '../runtime.ts';
 
 interface GenerateOptions {
@@ -23,13 +24,13 @@ export function registerGenerate(program: Command): void {
     .description('write one suggested SMS per customer of a segment, as a batch for approval in chat')
     .requiredOption('--campaign <name>', 'campaign name (created when new)')
     .requiredOption('--segment <spec>', 'all, lapsed:DAYS, new:DAYS, vip:MIN_SPEND, or JSON criteria {"all":[{"field":"visits","op":">=","value":5}]}')
-    .option('--limit <n>', 'at most this many customers', positiveInt)
+    .option('--limit <n>', 'at most this many customers', numberOption({ min: 1, max: 1_000_000, example: '--limit 50' }))
     .option('--brief <text>', 'goal, then optional parts: "offer: 10% off; tone: friendly; brand: Bean There; signoff: -Sam"')
     .option('--variant <spec>', 'an A/B arm, given 2 to 4 times when a campaign starts: NAME, or "NAME: the brief parts it changes" (e.g. "B: offer: a free pastry")', (v: string, all: string[]) => [...all, v], [])
     .addOption(new Option('--generator <name>', 'openai (default with OPENAI_API_KEY) or templates').choices(['openai', 'templates']))
     .addOption(new Option('--type <type>', 'campaign type (default: from the segment)').choices(['retention', 'welcome', 'vip', 'reminder', 'feedback']))
     .option('--dry-run', 'only count the audience, show exclusions and a sample')
-    .option('--seed <n>', 'seed for the template choice (same seed, same texts)', wholeNumber)
+    .option('--seed <n>', 'seed for the template choice (same seed, same texts)', numberOption({ min: 0, max: 2 ** 31 - 1, example: '--seed 42' }))
     .option('--json', 'machine-readable output')
     .action(async (opts: GenerateOptions) => {
       await withDatabase(async (db, config, log) => {
@@ -95,14 +96,3 @@ function progressBar() {
   };
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1 (example: --limit 50)');
-  return n;
-}
-
-function wholeNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError('must be a whole number (example: --seed 42)');
-  return n;
-}

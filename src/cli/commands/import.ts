@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { systemClock } from '../../clock.ts';
-import { AppError } from '../../errors.ts';
 import { importCustomers, type ImportProgress, type ImportSummary } from '../../customers/importCustomers.ts';
+import { numberOption } from '../options.ts';
 import { withDatabase } from '../runtime.ts';
 
 export function registerImport(program: Command): void {
@@ -12,7 +12,7 @@ export function registerImport(program: Command): void {
     .description('import or update customers from a CSV file (phone number = key; opt-outs are never changed)')
     .option('--json', 'print the summary as JSON')
     .option('--rejects <path>', 'where refused rows go (default: FILE.rejects.csv)')
-    .option('--batch-size <n>', 'rows per database write', parseBatchSize, 1000)
+    .option('--batch-size <n>', 'rows per database write', numberOption({ min: 1, max: 10_000, example: '--batch-size 1000' }), 1000)
     .action(async (file: string, opts: { json?: boolean; rejects?: string; batchSize: number }) => {
       await withDatabase(async (db, config, log) => {
         const progress = process.stderr.isTTY && !opts.json ? progressLine() : undefined;
@@ -32,14 +32,6 @@ export function registerImport(program: Command): void {
         if (summary.rejected > 0) process.exitCode = 2;
       });
     });
-}
-
-function parseBatchSize(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-    throw new AppError('invalid_option', `--batch-size must be a whole number from 1 to 10000, got "${v}"`);
-  }
-  return n;
 }
 
 /** One self-overwriting stderr line, redrawn at most 4 times a second. */
