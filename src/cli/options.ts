@@ -7,7 +7,7 @@ export function numberOption(r: { min: number; max: number; example: string; fra
     const n = Number(value);
     const kind = r.fraction ? 'a number' : 'a whole number';
     if (value.trim() === '' || !Number.isFinite(n) || (!r.fraction && !Number.isInteger(n)) || n < r.min || n > r.max) {
-      throw new InvalidArgumentError(`must be ${kind} from ${r.min} to ${r.max} (example: ${r.example}).`);
+      throw new InvalidArgumentError(`It must be ${kind} from ${r.min} to ${r.max} (example: ${r.example}).`);
     }
     return n;
   };
