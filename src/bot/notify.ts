@@ -19,40 +19,46 @@ export function onOutboxRing(fn: () => void): () => void {
   return () => bell.off('ring', fn);
 }
 
-export interface CardChange {
+export interface CardRender {
   messageId: number;
-  version: number;
   batchId: number | null;
   /** The campaign's chat surface and any other surface the card was posted on. */
   surfaces: string[];
+  /** What makes the card render's key unique: the message version (`v3`) or a time bucket (`b123`). */
+  stamp: string;
+  /** The same for the batch header render: the change (`m12v3`) or the bucket. */
+  headerStamp: string;
 }
 
-/** Enqueues the re-render of each changed card, and of each affected batch header once per surface. */
-export async function enqueueCardChanges(q: Queryable, changes: CardChange[]): Promise<void> {
+/**
+ * The outbox rows that re-render cards, and each affected batch header once per surface
+ * (keyed by the first card's header stamp). The first surface's card key has no surface in it,
+ * the scheduler's and the approval core's shape, so both dedupe the same render.
+ */
+export function cardRenderItems(renders: CardRender[], notBefore?: Date): OutboxItem[] {
   const items: OutboxItem[] = [];
   const headers = new Map<string, OutboxItem>();
-  for (const ch of changes) {
-    for (const [i, surface] of ch.surfaces.entries()) {
+  for (const r of renders) {
+    for (const [i, surface] of r.surfaces.entries()) {
       items.push({
-        surface,
-        kind: 'card',
-        // The first surface uses the scheduler's key shape, so both sides dedupe the same render.
-        dedupeKey: `card:${ch.messageId}:v${ch.version}${i === 0 ? '' : `:${surface}`}`,
-        batchId: ch.batchId,
-        payload: { messageId: ch.messageId },
+        surface, kind: 'card', dedupeKey: `card:${r.messageId}:${r.stamp}${i === 0 ? '' : `:${surface}`}`,
+        batchId: r.batchId, payload: { messageId: r.messageId }, notBefore,
       });
-      if (ch.batchId !== null && !headers.has(`${ch.batchId}:${surface}`)) {
-        headers.set(`${ch.batchId}:${surface}`, {
-          surface,
-          kind: 'batch_header',
-          dedupeKey: `batch_header:${ch.batchId}:${surface}:m${ch.messageId}v${ch.version}`,
-          batchId: ch.batchId,
-          payload: { batchId: ch.batchId },
+      const place = `${r.batchId}:${surface}`;
+      if (r.batchId !== null && !headers.has(place)) {
+        headers.set(place, {
+          surface, kind: 'batch_header', dedupeKey: `batch_header:${place}:${r.headerStamp}`,
+          batchId: r.batchId, payload: { batchId: r.batchId }, notBefore,
         });
       }
     }
   }
-  await enqueueChatPosts(q, [...items, ...headers.values()]);
+  return [...items, ...headers.values()];
+}
+
+/** Enqueues the re-render of cards a person changed, at once (key card:<id>:v<version>). */
+export async function enqueueCardChanges(q: Queryable, changes: { messageId: number; version: number; batchId: number | null; surfaces: string[] }[]): Promise<void> {
+  await enqueueChatPosts(q, cardRenderItems(changes.map((ch) => ({ ...ch, stamp: `v${ch.version}`, headerStamp: `m${ch.messageId}v${ch.version}` }))));
 }
 
 /** The surfaces a card lives on: the campaign's, then any other it was posted to. */

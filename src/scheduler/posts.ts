@@ -7,7 +7,7 @@
  * bucket, not two chat API calls per status change.
  */
 import type { ChatMessage } from '../bot/chatSurface.ts';
-import { cardSurfaces, enqueueCardChanges } from '../bot/notify.ts';
+import { cardRenderItems, cardSurfaces, enqueueCardChanges } from '../bot/notify.ts';
 import { defaultSurface, type Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { enqueueChatPosts, enqueueCoalescedPosts, type OutboxItem } from '../db/queries/outbox.ts';
@@ -63,22 +63,8 @@ export async function enqueueCoalescedCards(q: Queryable, moved: { id: number; b
   if (ids.length === 0) return;
   const places = await cardPlaces(q, ids);
   const bucket = Math.floor(now.getTime() / COALESCE_MS);
-  const notBefore = new Date((bucket + 1) * COALESCE_MS);
-  const items: OutboxItem[] = [];
-  const headers = new Map<string, OutboxItem>();
-  for (const p of places.values()) {
-    for (const [i, surface] of p.surfaces.entries()) {
-      items.push({
-        surface, kind: 'card', dedupeKey: `card:${p.id}:b${bucket}${i === 0 ? '' : `:${surface}`}`,
-        batchId: p.batchId, payload: { messageId: p.id }, notBefore,
-      });
-      const header = `batch_header:${p.batchId}:${surface}:b${bucket}`;
-      if (!headers.has(header)) {
-        headers.set(header, { surface, kind: 'batch_header', dedupeKey: header, batchId: p.batchId, payload: { batchId: p.batchId }, notBefore });
-      }
-    }
-  }
-  await enqueueCoalescedPosts(q, [...items, ...headers.values()]);
+  const renders = [...places.values()].map((p) => ({ messageId: p.id, batchId: p.batchId, surfaces: p.surfaces, stamp: `b${bucket}`, headerStamp: `b${bucket}` }));
+  await enqueueCoalescedPosts(q, cardRenderItems(renders, new Date((bucket + 1) * COALESCE_MS)));
 }
 
 /**

@@ -30,22 +30,8 @@ export interface OutboxItem {
 }
 
 /** Enqueues posts; a repeated dedupe key is ignored. Returns how many were new. */
-export async function enqueueChatPosts(q: Queryable, items: OutboxItem[]): Promise<number> {
-  if (items.length === 0) return 0;
-  const { rowCount } = await q.query(
-    `INSERT INTO chat_outbox (surface, kind, dedupe_key, batch_id, payload, next_attempt_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[], $6::timestamptz[])
-     ON CONFLICT (dedupe_key) DO NOTHING`,
-    [
-      items.map((i) => i.surface),
-      items.map((i) => i.kind),
-      items.map((i) => i.dedupeKey),
-      items.map((i) => i.batchId ?? null),
-      items.map((i) => JSON.stringify(i.payload)),
-      items.map((i) => i.notBefore ?? new Date()),
-    ],
-  );
-  return rowCount ?? 0;
+export function enqueueChatPosts(q: Queryable, items: OutboxItem[]): Promise<number> {
+  return insertPosts(q, items, 'DO NOTHING');
 }
 
 /**
@@ -57,20 +43,28 @@ export async function enqueueChatPosts(q: Queryable, items: OutboxItem[]): Promi
 export async function enqueueCoalescedPosts(q: Queryable, items: OutboxItem[]): Promise<void> {
   // One row per key in a statement: ON CONFLICT DO UPDATE may not touch a row twice.
   const unique = [...new Map(items.map((i) => [i.dedupeKey, i])).values()];
-  if (unique.length === 0) return;
-  await q.query(
+  await insertPosts(
+    q,
+    unique,
+    `DO UPDATE SET status = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, done_at = NULL, last_error = NULL, result = NULL
+     WHERE chat_outbox.status = 'done'`,
+  );
+}
+
+async function insertPosts(q: Queryable, items: OutboxItem[], onConflict: string): Promise<number> {
+  if (items.length === 0) return 0;
+  const { rowCount } = await q.query(
     `INSERT INTO chat_outbox (surface, kind, dedupe_key, batch_id, payload, next_attempt_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::jsonb[], $6::timestamptz[])
-     ON CONFLICT (dedupe_key) DO UPDATE
-       SET status = 'pending', attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, done_at = NULL, last_error = NULL, result = NULL
-       WHERE chat_outbox.status = 'done'`,
+     ON CONFLICT (dedupe_key) ${onConflict}`,
     [
-      unique.map((i) => i.surface),
-      unique.map((i) => i.kind),
-      unique.map((i) => i.dedupeKey),
-      unique.map((i) => i.batchId ?? null),
-      unique.map((i) => JSON.stringify(i.payload)),
-      unique.map((i) => i.notBefore ?? new Date()),
+      items.map((i) => i.surface),
+      items.map((i) => i.kind),
+      items.map((i) => i.dedupeKey),
+      items.map((i) => i.batchId ?? null),
+      items.map((i) => JSON.stringify(i.payload)),
+      items.map((i) => i.notBefore ?? new Date()),
     ],
   );
+  return rowCount ?? 0;
 }
