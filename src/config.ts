@@ -208,7 +208,9 @@ const envSchema = z.object({
   DAILY_SUMMARY_AT: z
     .string()
     .default('17:30')
-    .refine((s) => HHMM.test(s), 'must be HH:MM (example: 17:30)'),
+    .superRefine((s, ctx) => {
+      if (s.toLowerCase() !== 'off' && !HHMM.test(s)) ctx.addIssue({ code: 'custom', message: `must be HH:MM or 'off', got "${s}" (example: 17:30)` });
+    }),
   MAX_LATENESS_MINUTES: num('120', { min: 1, int: true }).default(120),
 });
 
@@ -273,7 +275,8 @@ export interface Config {
   readonly generator: { model: string; concurrency: number; frequencyCapDays: number };
   /** Defaults for every campaign; per-campaign settings override them (see campaigns/settings). */
   readonly campaignDefaults: CampaignDefaults;
-  readonly scheduler: { tickSeconds: number; dailySummaryAt: string; maxLatenessMinutes: number };
+  /** dailySummaryAt: HH:MM in the business time zone, or null when the summary is off. */
+  readonly scheduler: { tickSeconds: number; dailySummaryAt: string | null; maxLatenessMinutes: number };
 }
 
 export class ConfigError extends AppError {
@@ -409,7 +412,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     scheduler: {
       tickSeconds: env.SCHEDULER_TICK_SECONDS,
-      dailySummaryAt: env.DAILY_SUMMARY_AT,
+      dailySummaryAt: env.DAILY_SUMMARY_AT.toLowerCase() === 'off' ? null : env.DAILY_SUMMARY_AT,
       maxLatenessMinutes: env.MAX_LATENESS_MINUTES,
     },
   };

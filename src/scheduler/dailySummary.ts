@@ -38,9 +38,11 @@ export class DailySummarySchedule {
 
   /** Runs today's summary when it is due and this process has not run it today; returns posts enqueued. */
   async tick(): Promise<number> {
+    const at = this.ctx.config.scheduler.dailySummaryAt;
+    if (at === null) return 0; // DAILY_SUMMARY_AT=off
     const zone = this.ctx.config.campaignDefaults.timezone;
     const now = DateTime.fromJSDate(this.ctx.clock.now(), { zone });
-    const [hour, minute] = this.ctx.config.scheduler.dailySummaryAt.split(':').map(Number);
+    const [hour, minute] = at.split(':').map(Number);
     const date = now.toISODate()!;
     if (this.ranFor === date || now < now.set({ hour: hour!, minute: minute!, second: 0, millisecond: 0 })) return 0;
     this.ranFor = date;

@@ -18,18 +18,16 @@ export interface SchedulerDeps {
   app: express.Express;
   /** Tuning for tests and benchmarks; production uses the defaults. */
   dispatcher?: Partial<DispatcherOptions>;
-  /** Run the daily summary job (default true). */
-  dailySummary?: boolean;
 }
 
 export async function startScheduler(ctx: AppContext, deps: SchedulerDeps): Promise<{ stop(): Promise<void> }> {
   mountTwilioWebhooks(deps.app, ctx);
   const loop = new DispatchLoop(ctx, new Dispatcher(ctx, deps.sms, deps.dispatcher));
   const jobs: schedule.Job[] = [];
-  const summary = deps.dailySummary === false ? null : new DailySummarySchedule(ctx);
+  const summary = new DailySummarySchedule(ctx);
   const onTick = () => {
     loop.kick();
-    summary?.tick().catch((err: unknown) => ctx.log.error('daily summary failed; the next tick tries again', { err }));
+    summary.tick().catch((err: unknown) => ctx.log.error('daily summary failed; the next tick tries again', { err }));
   };
   const tick = ctx.config.scheduler.tickSeconds;
   if (Number.isInteger(tick) && 60 % tick === 0) {

@@ -41,6 +41,7 @@ describe('config', () => {
     [{ PORT: 'abc' }, /PORT: must be a whole number.*got "abc" \(example: 3000\)/],
     [{ PORT: '70000' }, /PORT: .*<= 65535/],
     [{ BUSINESS_TIMEZONE: 'Mars/Olympus' }, /BUSINESS_TIMEZONE: must be an IANA time zone, got "Mars\/Olympus" \(example: America\/Los_Angeles\)/],
+    [{ DAILY_SUMMARY_AT: 'never' }, /DAILY_SUMMARY_AT: must be HH:MM or 'off'.*got "never" \(example: 17:30\)/],
     [{ BUSINESS_HOURS: '9-5' }, /BUSINESS_HOURS: must be a window HH:MM-HH:MM, got "9-5" \(example: 09:00-20:00\)/],
     [{ BUSINESS_DAYS: 'Funday' }, /BUSINESS_DAYS: must be weekdays/],
     [{ SEND_SKIP_PROBABILITY: '1.5' }, /SEND_SKIP_PROBABILITY: .*<= 1/],

@@ -36,7 +36,7 @@ describe('smsops demo', () => {
     const ny = DateTime.fromISO(from!, { zone: 'America/New_York' });
     expect(ny.isValid).toBe(true);
     expect(ny.hour).toBeGreaterThanOrEqual(10);
-    expect(ny.hour).toBeLessThan(17);
+    expect(ny.hour).toBeLessThan(15);
     expect(existsSync(dataDir!)).toBe(true);
     const channel = await call(url!, '/api/channel');
     expect(channel.status).toBe(200);

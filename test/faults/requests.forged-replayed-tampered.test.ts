@@ -63,8 +63,9 @@ describe('forged, replayed and tampered requests write nothing', () => {
     twilio = await new TwilioPeer(TWILIO_SID, TWILIO_TOKEN).start();
     // The service opens the database itself: the test's copy on PostgreSQL, else an embedded one on disk.
     const dbEnv: Record<string, string> = postgres ? { DATABASE_URL: db.url! } : { SMSOPS_DATA_DIR: mkdtempSync(join(tmpdir(), 'smsops-abuse-')) };
+    // The services run on the real clock: the daily summary is off, or an evening run would see its post as a write.
     const config = loadConfig({
-      LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', PUBLIC_URL, ...dbEnv,
+      LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', PUBLIC_URL, ...dbEnv, DAILY_SUMMARY_AT: 'off',
       SLACK_BOT_TOKEN: 'xoxb-abuse', SLACK_SIGNING_SECRET: SLACK_SECRET, SLACK_CHANNEL_ID: 'CABUSE', SLACK_APPROVER_IDS: 'UDANA', SLACK_API_URL: slack.apiUrl,
       DISCORD_TOKEN: discord.token, DISCORD_APPLICATION_ID: APP_ID, DISCORD_CHANNEL_ID: CHANNEL_ID, DISCORD_PUBLIC_KEY: rawPublicKeyHex(discordKeys.publicKey), DISCORD_API_URL: discord.api,
       TWILIO_ACCOUNT_SID: TWILIO_SID, TWILIO_AUTH_TOKEN: TWILIO_TOKEN, TWILIO_MESSAGING_SERVICE_SID: 'MG0001', TWILIO_API_URL: twilio.url,
@@ -72,7 +73,7 @@ describe('forged, replayed and tampered requests write nothing', () => {
     main = await startService({ config, log: silentLogger });
     if (postgres) {
       consoleService = await startService({
-        config: loadConfig({ LOG_LEVEL: 'silent', HOST: '0.0.0.0', PORT: '0', CONSOLE_TOKEN, DATABASE_URL: db.url! }),
+        config: loadConfig({ LOG_LEVEL: 'silent', HOST: '0.0.0.0', PORT: '0', CONSOLE_TOKEN, DATABASE_URL: db.url!, DAILY_SUMMARY_AT: 'off' }),
         log: silentLogger,
       });
     }

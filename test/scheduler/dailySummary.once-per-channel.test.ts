@@ -162,6 +162,18 @@ describe.each(engines)('daily summary on %s', (engine) => {
     expect(await late.tick()).toBe(2);
   });
 
+  it('DAILY_SUMMARY_AT=off: the schedule never posts', async () => {
+    const off = testContext(db, { DAILY_SUMMARY_AT: 'OFF' }, '2025-07-21T00:29:00.000Z'); // Sun 07/20 17:29 in Los Angeles
+    expect(off.config.scheduler.dailySummaryAt).toBeNull();
+    const schedule = new DailySummarySchedule(off);
+    for (let i = 0; i < 8; i++, off.clock.advance(3 * 3_600_000)) expect(await schedule.tick()).toBe(0);
+    expect(await summaries('2025-07-20')).toHaveLength(0);
+    expect(await summaries('2025-07-21')).toHaveLength(0);
+    // The same moment with the summary on does post: "off" is what kept it quiet.
+    off.clock.set('2025-07-22T00:30:00.000Z'); // Mon 07/21 17:30
+    expect(await new DailySummarySchedule({ ...off, config: testContext(db).config }).tick()).toBeGreaterThan(0);
+  });
+
   it('two instances running at once post once per channel, and the next day gets its own posts', async () => {
     const nextDay = () => ({ ...ctx, clock: new ManualClock('2025-07-18T00:30:00.000Z') });
     const counts = await Promise.all([runDailySummary(nextDay()), runDailySummary(nextDay()), runDailySummary(nextDay())]);

@@ -21,6 +21,7 @@ const twilioUrl = env.CHILD_TWILIO_URL;
 const config = loadConfig({
   LOG_LEVEL: 'warn',
   SCHEDULER_TICK_SECONDS: env.CHILD_TICK_SECONDS ?? '0.2',
+  DAILY_SUMMARY_AT: 'off',
   ...(twilioUrl
     ? { TWILIO_ACCOUNT_SID: env.CHILD_TWILIO_SID!, TWILIO_AUTH_TOKEN: env.CHILD_TWILIO_TOKEN!, TWILIO_MESSAGING_SERVICE_SID: 'MG0001', TWILIO_API_URL: twilioUrl, PUBLIC_URL: 'https://smsops.example.com' }
     : {}),
@@ -38,7 +39,6 @@ const sms: SmsProvider = twilioUrl
 const scheduler = await startScheduler(ctx, {
   sms,
   app: express(),
-  dailySummary: false,
   dispatcher: {
     batchSize: Number(env.CHILD_BATCH ?? 20),
     concurrency: Number(env.CHILD_CONCURRENCY ?? 4),
