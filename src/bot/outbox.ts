@@ -77,11 +77,22 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 /** Starts delivering; `wake()` looks for work now, `stop()` finishes the current round and stops. */
+export interface ChatOutboxWorker {
+  /** Runs a round now instead of at the next poll. */
+  wake(): void;
+  /**
+   * Resolves once a whole round that began after this call found nothing due (what was
+   * due then is delivered or waiting for a retry), or when the worker stops.
+   */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export function startChatOutbox(
   ctx: AppContext,
   surfaces: ReadonlyMap<SurfaceName, ChatSurface>,
   opts: ChatOutboxOptions = {},
-): { wake(): void; stop(): Promise<void> } {
+): ChatOutboxWorker {
   const pollMs = opts.pollMs ?? 2000;
   const batchSize = opts.batchSize ?? 200;
   const leaseSeconds = opts.leaseSeconds ?? 300;
@@ -92,6 +103,9 @@ export function startChatOutbox(
   let stopped = false;
   let rang = false;
   let wakeUp: (() => void) | undefined;
+  let roundsStarted = 0;
+  /** idle() callers, each with the number of rounds started before it asked. */
+  let idleWaiters: { after: number; resolve: () => void }[] = [];
 
   const wake = () => {
     rang = true;
@@ -270,14 +284,21 @@ export function startChatOutbox(
     if (names.length === 0) return;
     while (!stopped) {
       rang = false;
-      let n = 0;
+      const roundNo = ++roundsStarted;
+      let n: number | null = null;
       try {
         n = await round();
       } catch (e) {
         log.error('chat outbox round failed', { err: coerceError(e) });
       }
       if (stopped) break;
-      if (n > 0 || rang) continue;
+      if (n === 0 && !rang) {
+        // A whole round that began after the caller asked found nothing due: that caller's posts are out.
+        const ready = idleWaiters.filter((w) => w.after < roundNo);
+        idleWaiters = idleWaiters.filter((w) => w.after >= roundNo);
+        for (const w of ready) w.resolve();
+      }
+      if ((n ?? 0) > 0 || rang) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, pollMs);
         wakeUp = () => {
@@ -291,11 +312,20 @@ export function startChatOutbox(
 
   return {
     wake,
+    idle() {
+      if (names.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push({ after: roundsStarted, resolve });
+        wake();
+      });
+    },
     async stop() {
       stopped = true;
       unsubscribe();
       wakeUp?.();
       await running;
+      for (const w of idleWaiters) w.resolve();
+      idleWaiters = [];
     },
   };
 }

@@ -24,7 +24,7 @@ import { APP_ID, CHANNEL_ID } from '../discord/harness.ts';
 import { startDiscordPeer, type DiscordPeer } from '../peers/discord.ts';
 import { CHANNEL, startSlackHarness, type SlackHarness } from '../slack/support.ts';
 import { checkInvariants, expectNoViolations } from './support/invariants.ts';
-import { sleep, waitUntil } from './support/harness.ts';
+import { waitUntil } from './support/harness.ts';
 
 const engine = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
 const CARDS = 40;
@@ -87,8 +87,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       for (; rounds < 12; rounds++) {
         if (rounds === 6) await h.peer.setDown('refused');
         await fastForward(db.pool, batchId);
-        h.outbox.wake();
-        await sleep(250);
+        await h.outbox.idle(); // a round that tried the due posts, then one that found nothing due
       }
       expect((await outboxState(db.pool, batchId)).done ?? 0).toBe(0);
       await h.peer.setDown(false);
@@ -152,8 +151,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       let rounds = 0;
       for (; rounds < 8; rounds++) {
         await fastForward(db.pool, batchId);
-        outbox.wake();
-        await sleep(400);
+        await outbox.idle();
       }
       expect((await outboxState(db.pool, batchId)).done ?? 0).toBe(0);
       down = false;

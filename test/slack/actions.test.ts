@@ -122,7 +122,7 @@ describe.each(engines)('Slack actions end to end on %s', (engine) => {
       blockActionsPayload({ user: DANA, actionId: 'card_approve', value: String(id), channel: CHANNEL, messageTs: b.refs[0]!.id }),
     );
     expect(wrongSecret.status).toBe(401);
-    await new Promise((r) => setTimeout(r, 200));
+    await h.outbox.idle(); // a whole outbox round: nothing was enqueued to post
     expect(await message(id)).toMatchObject({ status: 'suggested', version: 1 });
     expect(await auditFor(db.pool, 'message', id)).toHaveLength(0);
     expect(h.peer.calls.length).toBe(calls);

@@ -19,6 +19,13 @@ describe.each(engines)('posting a batch to Slack on %s', (engine) => {
   const outboxRow = async (batchId: number) =>
     (await db.pool.query(`SELECT status, attempts, last_error FROM chat_outbox WHERE dedupe_key = $1`, [`batch:${batchId}`])).rows[0];
 
+  it('the outbox worker is idle only once what was due is delivered', async () => {
+    const { batchId } = await seedSlackBatch(db.pool, { campaign: 'idle-check', n: 3 });
+    await h.outbox.idle();
+    expect(await outboxRow(batchId)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(h.peer.callsTo('chat.postMessage').length).toBeGreaterThan(0);
+  });
+
   it('posts 300 suggestions as a parent plus packed thread messages within Block Kit limits, in at most 40 calls', async () => {
     const { batchId, messageIds } = await seedSlackBatch(db.pool, { campaign: 'big-batch', n: 300 });
     h.outbox.wake();
@@ -65,8 +72,7 @@ describe.each(engines)('posting a batch to Slack on %s', (engine) => {
     expect(refs.rows[1].card_refs.slack).toMatchObject({ channel: CHANNEL, id: refs.rows[0].card_refs.slack.id, thread: parentRef.id, position: 1 });
 
     // Delivered exactly once: another round posts nothing.
-    h.outbox.wake();
-    await new Promise((r) => setTimeout(r, 300));
+    await h.outbox.idle();
     expect(h.peer.callsTo('chat.postMessage')).toHaveLength(posts.length);
     console.log(`[measure] Slack API calls to post a 300-suggestion batch: ${posts.length} chat.postMessage`);
   });

@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { startChatOutbox } from '../../src/bot/outbox.ts';
+import { startChatOutbox, type ChatOutboxWorker } from '../../src/bot/outbox.ts';
 import { createSlackSurface } from '../../src/bot/slack/index.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -23,7 +23,7 @@ export interface SlackHarness {
   ctx: AppContext;
   peer: SlackPeer;
   eventsUrl: string;
-  outbox: { wake(): void; stop(): Promise<void> };
+  outbox: ChatOutboxWorker;
   close(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export async function startSlackHarness(db: Database, opts: { outbox?: boolean }
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const outbox = opts.outbox === false
-    ? { wake() {}, async stop() {} }
+    ? { wake() {}, async idle() {}, async stop() {} }
     : startChatOutbox(ctx, new Map([['slack', slack.surface]]), { pollMs: 50 });
   return {
     ctx,
