@@ -209,7 +209,7 @@ const envSchema = z.object({
     .string()
     .default('17:30')
     .superRefine((s, ctx) => {
-      if (s.toLowerCase() !== 'off' && !HHMM.test(s)) ctx.addIssue({ code: 'custom', message: `must be HH:MM or 'off', got "${s}" (example: 17:30)` });
+      if (s.trim().toLowerCase() !== 'off' && !HHMM.test(s.trim())) ctx.addIssue({ code: 'custom', message: `must be HH:MM or 'off', got "${s}" (example: 17:30)` });
     }),
   MAX_LATENESS_MINUTES: num('120', { min: 1, int: true }).default(120),
 });
@@ -412,7 +412,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     scheduler: {
       tickSeconds: env.SCHEDULER_TICK_SECONDS,
-      dailySummaryAt: env.DAILY_SUMMARY_AT.toLowerCase() === 'off' ? null : env.DAILY_SUMMARY_AT,
+      dailySummaryAt: env.DAILY_SUMMARY_AT.trim().toLowerCase() === 'off' ? null : env.DAILY_SUMMARY_AT.trim(),
       maxLatenessMinutes: env.MAX_LATENESS_MINUTES,
     },
   };

@@ -7,11 +7,11 @@
 import { DateTime } from 'luxon';
 import type { Queryable } from '../db/database.ts';
 import { getCampaign } from '../db/queries/campaigns.ts';
+import { escapeXml } from '../xml.ts';
 import { DEFAULT_ATTRIBUTION_WINDOW_DAYS } from './attribution.ts';
 import { encodePng } from './png.ts';
 import { dailyActivity, type DailyActivityRow } from './queries.ts';
 import { Canvas, textWidth, type Rgb } from './raster.ts';
-import { escapeXml } from '../xml.ts';
 
 export interface ActivitySeries {
   title: string;
@@ -169,7 +169,6 @@ export function activityChartAttachment(series: ActivitySeries): { filename: str
   const last = series.days[series.days.length - 1]?.day ?? 'chart';
   return { filename: `activity-${last}.png`, base64: renderActivityChartPng(series).toString('base64'), alt: activityChartAlt(series) };
 }
-
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;

@@ -76,7 +76,6 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
 
-/** Starts delivering; `wake()` looks for work now, `stop()` finishes the current round and stops. */
 export interface ChatOutboxWorker {
   /** Runs a round now instead of at the next poll. */
   wake(): void;
@@ -88,6 +87,7 @@ export interface ChatOutboxWorker {
   stop(): Promise<void>;
 }
 
+/** Starts delivering; `wake()` looks for work now, `stop()` finishes the current round and stops. */
 export function startChatOutbox(
   ctx: AppContext,
   surfaces: ReadonlyMap<SurfaceName, ChatSurface>,
@@ -313,7 +313,7 @@ export function startChatOutbox(
   return {
     wake,
     idle() {
-      if (names.length === 0) return Promise.resolve();
+      if (stopped || names.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         idleWaiters.push({ after: roundsStarted, resolve });
         wake();

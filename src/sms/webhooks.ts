@@ -10,10 +10,10 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { normalizePhone } from '../domain/phone.ts';
 import { incCounter } from '../http/metrics.ts';
+import { escapeXml } from '../xml.ts';
 import { handleInboundSms } from './inbound.ts';
 import { INBOUND_PATH, STATUS_CALLBACK_PATH } from './index.ts';
 import { handleStatusCallback } from './status.ts';
-import { escapeXml } from '../xml.ts';
 
 const inboundBody = z.object({
   MessageSid: z.string().min(1),

@@ -18,6 +18,8 @@ describe('numeric options', () => {
     [['generate', '--campaign', 'c', '--segment', 'all', '--limit', 'ten'], /--limit <n>.*must be a whole number from 1 to 1000000 \(example: --limit 50\)/],
     [['generate', '--campaign', 'c', '--segment', 'all', '--seed', '1.5'], /--seed <n>.*must be a whole number from 0 to 2147483647/],
     [['preview', '--campaign', 'c', '--max-lines', ''], /--max-lines <n>.*must be a whole number from 1 to 1000000/],
+    [['preview', '--campaign', 'c', '--max-lines', '0x10'], /--max-lines <n>.*must be a whole number/],
+    [['generate', '--campaign', 'c', '--segment', 'all', '--limit', '1e3'], /--limit <n>.*must be a whole number/],
     [['report', '--campaign', 'c', '--window', '91'], /--window <days>.*must be a number from 0.01 to 90 \(example: --window 7\)/],
   ])('smsops %j is refused', async (args, message) => {
     const r = await runSmsops(dataDir, args).then(

@@ -28,6 +28,11 @@ describe('config', () => {
     expect(defaultSurface(c)).toEqual({ surface: 'console', channel: 'console' });
   });
 
+  it("DAILY_SUMMARY_AT takes HH:MM or 'off', in any case and with stray spaces", () => {
+    expect(loadConfig({ DAILY_SUMMARY_AT: ' Off ' }).scheduler.dailySummaryAt).toBeNull();
+    expect(loadConfig({ DAILY_SUMMARY_AT: '08:15 ' }).scheduler.dailySummaryAt).toBe('08:15');
+  });
+
   it('is frozen all the way down', () => {
     const c = loadConfig({});
     expect(Object.isFrozen(c)).toBe(true);

@@ -61,6 +61,12 @@ async function outboxState(q: Queryable, batchId: number): Promise<Record<string
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+/** Delivery attempts on the batch's outbox rows so far: one more per round that tried them. */
+async function attemptsOf(q: Queryable, batchId: number): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(`SELECT coalesce(sum(attempts), 0)::int AS n FROM chat_outbox WHERE batch_id = $1`, [batchId]);
+  return rows[0]!.n;
+}
+
 /** What the passage of time does to the outbox's backoff. */
 async function fastForward(q: Queryable, batchId: number): Promise<void> {
   await q.query(`UPDATE chat_outbox SET next_attempt_at = now() WHERE batch_id = $1 AND status = 'pending'`, [batchId]);
@@ -86,8 +92,10 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       let rounds = 0;
       for (; rounds < 12; rounds++) {
         if (rounds === 6) await h.peer.setDown('refused');
+        const tried = await attemptsOf(db.pool, batchId);
         await fastForward(db.pool, batchId);
         await h.outbox.idle(); // a round that tried the due posts, then one that found nothing due
+        expect(await attemptsOf(db.pool, batchId)).toBeGreaterThan(tried);
       }
       expect((await outboxState(db.pool, batchId)).done ?? 0).toBe(0);
       await h.peer.setDown(false);
@@ -150,8 +158,10 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       const { campaignId, batchId } = await seedChatBatch(db.pool, 'discord', CHANNEL_ID, 'discord-out');
       let rounds = 0;
       for (; rounds < 8; rounds++) {
+        const tried = await attemptsOf(db.pool, batchId);
         await fastForward(db.pool, batchId);
         await outbox.idle();
+        expect(await attemptsOf(db.pool, batchId)).toBeGreaterThan(tried);
       }
       expect((await outboxState(db.pool, batchId)).done ?? 0).toBe(0);
       down = false;
