@@ -208,8 +208,14 @@ const envSchema = z.object({
   DAILY_SUMMARY_AT: z
     .string()
     .default('17:30')
-    .superRefine((s, ctx) => {
-      if (s.trim().toLowerCase() !== 'off' && !HHMM.test(s.trim())) ctx.addIssue({ code: 'custom', message: `must be HH:MM or 'off', got "${s}" (example: 17:30)` });
+    .transform((s, ctx) => {
+      const at = s.trim();
+      if (at.toLowerCase() === 'off') return null;
+      if (!HHMM.test(at)) {
+        ctx.addIssue({ code: 'custom', message: `must be HH:MM or 'off', got "${s}" (example: 17:30)` });
+        return z.NEVER;
+      }
+      return at;
     }),
   MAX_LATENESS_MINUTES: num('120', { min: 1, int: true }).default(120),
 });
@@ -412,7 +418,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     scheduler: {
       tickSeconds: env.SCHEDULER_TICK_SECONDS,
-      dailySummaryAt: env.DAILY_SUMMARY_AT.trim().toLowerCase() === 'off' ? null : env.DAILY_SUMMARY_AT.trim(),
+      dailySummaryAt: env.DAILY_SUMMARY_AT,
       maxLatenessMinutes: env.MAX_LATENESS_MINUTES,
     },
   };

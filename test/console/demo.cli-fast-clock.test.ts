@@ -3,27 +3,22 @@
  * database with demo data, a fast clock that starts in New York's daytime, and a clean
  * exit on SIGTERM that removes the database.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSmsops } from '../support/cli.ts';
 import { call } from './http.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('smsops demo', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'smsops-demo-cli-'));
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
   it('serves the demo on a daytime fast clock and cleans up on SIGTERM', { timeout: 120_000 }, async () => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/cli.ts'), 'demo', '--speed', '60'], {
-      cwd, // no .env here
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'silent', TWILIO_AUTH_TOKEN: 'never-reaches-the-demo' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The demo makes its own temporary database: SMSOPS_DATA_DIR (here `cwd`) is one of the settings it ignores.
+    const child = spawnSmsops(cwd, ['demo', '--speed', '60'], { PORT: '0', TWILIO_AUTH_TOKEN: 'never-reaches-the-demo' });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -46,5 +41,6 @@ describe('smsops demo', () => {
     const [code] = await exited;
     expect(code, out).toBe(0);
     expect(existsSync(dataDir!)).toBe(false);
+    expect(readdirSync(cwd)).toEqual([]); // nothing written where SMSOPS_DATA_DIR pointed
   });
 });

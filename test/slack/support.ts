@@ -44,7 +44,7 @@ export async function startSlackHarness(db: Database, opts: { outbox?: boolean }
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const outbox = opts.outbox === false
-    ? { wake() {}, async idle() {}, async stop() {} }
+    ? { wake() {}, idle: () => Promise.reject(new Error('this harness runs no chat outbox worker')), async stop() {} }
     : startChatOutbox(ctx, new Map([['slack', slack.surface]]), { pollMs: 50 });
   return {
     ctx,

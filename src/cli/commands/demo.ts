@@ -17,8 +17,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run the service on a fast clock with demo data in a fresh embedded database: a whole campaign in a couple of minutes')
     .option('--speed <factor>', 'how many times faster than real time the clock runs', numberOption({ min: 1, max: 3600, fraction: true, example: '--speed 30' }), 40)
-    .action(async (opts: { speed: number }) => {
-      const speed = opts.speed;
+    .action(async ({ speed }: { speed: number }) => {
       loadDotEnv();
       const dataDir = mkdtempSync(join(tmpdir(), 'smsops-demo-'));
       const env: NodeJS.ProcessEnv = { SCHEDULER_TICK_SECONDS: '1', SMSOPS_DATA_DIR: dataDir };
