@@ -69,8 +69,20 @@ function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<
   };
 }
 
-export async function openPostgres(url: string, log: Logger = silentLogger, max = 10): Promise<Database> {
-  const pool = newPool({ connectionString: url, max, connectionTimeoutMillis: 10_000 }, log);
+/**
+ * How long PostgreSQL lets a session sit idle inside a transaction before it ends it. Our
+ * transactions only ever wait on their own statements, so this fires only when a process
+ * froze mid-transaction (SIGSTOP, a paused VM, a long GC): its locks (a claim's rows, a
+ * campaign's cap turn) are released and the other schedulers go on, instead of waiting for
+ * it for as long as it stays frozen. Its transaction rolls back: nothing it claimed was sent.
+ */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
+
+export async function openPostgres(url: string, log: Logger = silentLogger, max = 10, idleInTransactionMs = IDLE_IN_TRANSACTION_MS): Promise<Database> {
+  const pool = newPool(
+    { connectionString: url, max, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: idleInTransactionMs },
+    log,
+  );
   try {
     const c = await pool.connect();
     c.release();

@@ -27,7 +27,7 @@ const config = loadConfig({
     : {}),
 });
 const log = createLogger(env.CHILD_LOG_LEVEL === 'silent' ? 'silent' : 'warn', { pid: process.pid });
-const db = await openPostgres(env.CHILD_DATABASE_URL!, log, Number(env.CHILD_POOL ?? 4));
+const db = await openPostgres(env.CHILD_DATABASE_URL!, log, Number(env.CHILD_POOL ?? 4), env.CHILD_IDLE_TX_MS ? Number(env.CHILD_IDLE_TX_MS) : undefined);
 const ctx = { config, db, log, clock: systemClock };
 const sms: SmsProvider = twilioUrl
   ? new TwilioSmsProvider({
