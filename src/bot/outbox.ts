@@ -81,7 +81,9 @@ export interface ChatOutboxWorker {
   wake(): void;
   /**
    * Resolves once a whole round that began after this call found nothing due (what was
-   * due then is delivered or waiting for a retry), or when the worker stops.
+   * due then is delivered or waiting for a retry), or when the worker stops. Rejects with
+   * the error when such a round fails as a whole (the database is unreachable, say), so a
+   * caller waiting on it learns why instead of waiting for ever.
    */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -105,7 +107,13 @@ export function startChatOutbox(
   let wakeUp: (() => void) | undefined;
   let roundsStarted = 0;
   /** idle() callers, each with the number of rounds started before it asked. */
-  let idleWaiters: { after: number; resolve: () => void }[] = [];
+  let idleWaiters: { after: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Settles (and forgets) the idle() callers that asked before round `roundNo` began. */
+  const settleIdle = (roundNo: number, outcome: (w: (typeof idleWaiters)[number]) => void) => {
+    const ready = idleWaiters.filter((w) => w.after < roundNo);
+    idleWaiters = idleWaiters.filter((w) => w.after >= roundNo);
+    for (const w of ready) outcome(w);
+  };
 
   const wake = () => {
     rang = true;
@@ -289,15 +297,13 @@ export function startChatOutbox(
       try {
         n = await round();
       } catch (e) {
-        log.error('chat outbox round failed', { err: coerceError(e) });
+        const err = coerceError(e);
+        log.error('chat outbox round failed', { err });
+        settleIdle(roundNo, (w) => w.reject(new Error(`a chat outbox round failed: ${err.message}`, { cause: e })));
       }
       if (stopped) break;
-      if (n === 0 && !rang) {
-        // A whole round that began after the caller asked found nothing due: that caller's posts are out.
-        const ready = idleWaiters.filter((w) => w.after < roundNo);
-        idleWaiters = idleWaiters.filter((w) => w.after >= roundNo);
-        for (const w of ready) w.resolve();
-      }
+      // A whole round that began after the caller asked found nothing due: that caller's posts are out.
+      if (n === 0 && !rang) settleIdle(roundNo, (w) => w.resolve());
       if ((n ?? 0) > 0 || rang) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, pollMs);
@@ -314,8 +320,8 @@ export function startChatOutbox(
     wake,
     idle() {
       if (stopped || names.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        idleWaiters.push({ after: roundsStarted, resolve });
+      return new Promise<void>((resolve, reject) => {
+        idleWaiters.push({ after: roundsStarted, resolve, reject });
         wake();
       });
     },
