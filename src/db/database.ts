@@ -79,10 +79,14 @@ function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<
 export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 export async function openPostgres(url: string, log: Logger = silentLogger, max = 10, idleInTransactionMs = IDLE_IN_TRANSACTION_MS): Promise<Database> {
-  const pool = newPool(
-    { connectionString: url, max, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: idleInTransactionMs },
-    log,
-  );
+  const pool = newPool({ connectionString: url, max, connectionTimeoutMillis: 10_000 }, log);
+  // A SET rather than a startup parameter: PgBouncer refuses connections that carry unknown ones.
+  // node-postgres runs it before any query of whoever checks the new client out.
+  pool.on('connect', (client) => {
+    client.query(`SET idle_in_transaction_session_timeout = ${Math.round(idleInTransactionMs)}`).catch((err: unknown) =>
+      log.warn('cannot set idle_in_transaction_session_timeout: a process frozen inside a transaction would hold its locks until it thaws', { err }),
+    );
+  });
   try {
     const c = await pool.connect();
     c.release();
