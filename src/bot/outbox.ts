@@ -81,9 +81,9 @@ export interface ChatOutboxWorker {
   wake(): void;
   /**
    * Resolves once a whole round that began after this call found nothing due (what was
-   * due then is delivered or waiting for a retry), or when the worker stops. Rejects with
-   * the error when such a round fails as a whole (the database is unreachable, say), so a
-   * caller waiting on it learns why instead of waiting for ever.
+   * due then is delivered or waiting for a retry), or when the worker stops. Rejects (the
+   * round's error as the cause) when such a round fails as a whole (the database is
+   * unreachable, say), so a caller waiting on it learns why instead of waiting for ever.
    */
   idle(): Promise<void>;
   stop(): Promise<void>;

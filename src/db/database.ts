@@ -44,14 +44,15 @@ function newPool(config: pg.PoolConfig, log: Logger): pg.Pool {
   return pool;
 }
 
-function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>): Database {
+/** `begin` opens a transaction (with its own settings: see IDLE_IN_TRANSACTION_MS). */
+function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, begin = 'BEGIN'): Database {
   return {
     engine,
     pool,
     async tx(fn) {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        await client.query(begin);
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
@@ -70,23 +71,18 @@ function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<
 }
 
 /**
- * How long PostgreSQL lets a session sit idle inside a transaction before it ends it. Our
- * transactions only ever wait on their own statements, so this fires only when a process
- * froze mid-transaction (SIGSTOP, a paused VM, a long GC): its locks (a claim's rows, a
- * campaign's cap turn) are released and the other schedulers go on, instead of waiting for
- * it for as long as it stays frozen. Its transaction rolls back: nothing it claimed was sent.
+ * How long PostgreSQL lets one of our transactions sit idle before it ends the session. Our
+ * transactions only wait on their own statements, so this fires only when a process froze
+ * mid-transaction (SIGSTOP, a paused VM, a long GC): its locks (a claim's rows, a campaign's
+ * cap turn) are released and the other schedulers go on, instead of waiting for as long as
+ * it stays frozen. Its transaction rolls back: a claim's messages were not sent; a record's
+ * were, and stay `sending` until their lease runs out and reconciliation finds them.
+ * Set per transaction (SET LOCAL in the BEGIN): it holds behind PgBouncer in any pooling mode.
  */
 export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 export async function openPostgres(url: string, log: Logger = silentLogger, max = 10, idleInTransactionMs = IDLE_IN_TRANSACTION_MS): Promise<Database> {
   const pool = newPool({ connectionString: url, max, connectionTimeoutMillis: 10_000 }, log);
-  // A SET rather than a startup parameter: PgBouncer refuses connections that carry unknown ones.
-  // node-postgres runs it before any query of whoever checks the new client out.
-  pool.on('connect', (client) => {
-    client.query(`SET idle_in_transaction_session_timeout = ${Math.round(idleInTransactionMs)}`).catch((err: unknown) =>
-      log.warn('cannot set idle_in_transaction_session_timeout: a process frozen inside a transaction would hold its locks until it thaws', { err }),
-    );
-  });
   try {
     const c = await pool.connect();
     c.release();
@@ -98,7 +94,7 @@ export async function openPostgres(url: string, log: Logger = silentLogger, max 
       { cause: e },
     );
   }
-  return wrap('postgres', pool, async () => undefined);
+  return wrap('postgres', pool, async () => undefined, `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.round(idleInTransactionMs)}`);
 }
 
 /**

@@ -118,7 +118,7 @@ export async function lockDueCandidates(q: Queryable, now: Date, limit: number, 
 }
 
 /** Advisory-lock namespace of a campaign's send caps (the two-key form; the migration lock uses the one-key form). */
-const CAPS_LOCK = 0x534d53;
+export const CAPS_LOCK = 0x534d53;
 
 /**
  * Serialises claims per campaign until the transaction ends: a claim counts the campaign's

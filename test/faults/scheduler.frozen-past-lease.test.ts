@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/database.ts';
-import { lockCampaignCaps } from '../../src/scheduler/queries.ts';
+import { CAPS_LOCK, lockCampaignCaps } from '../../src/scheduler/queries.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
 import { checkInvariants, expectNoViolations, peerSends } from './support/invariants.ts';
@@ -118,6 +118,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a frozen scheduler thawed after
       expect(atFreeze.status).toBe('sending');
       const postsBefore = peer.requests.filter((r) => r.method === 'POST' && r.params.To === phone).length;
 
+      // A frozen inside its other (pipelined) claim holds that campaign's turn until PostgreSQL
+      // ends it (3 s); B starts after, so its first claim does not wait past half its lease.
+      await waitUntil(async () => (await db.pool.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+      )).rowCount === 0, 30_000, "A's frozen transactions to be ended");
       // B takes over once A's lease (1.5 s) has run out.
       b = spawnScheduler(childEnv(peer.url));
       await waitUntil(() => settled(db.pool, campaignId), 60_000, 'process B to settle everything');
@@ -158,31 +163,33 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a frozen scheduler thawed after
   it('frozen inside a claim transaction: PostgreSQL ends it, the other process sends everything once', async () => {
     const n = 40;
     const { campaignId } = await seedApproved(db.pool, { name: 'frozen-claim', n, phoneBase: 2_200_000, firstAt: new Date(Date.now() - 2000) });
-    const capsWaiters = async (granted: boolean) =>
+    const capsLocks = async (granted: boolean) =>
       (await db.pool.query<{ pid: number; state: string }>(
         `SELECT l.pid, a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.objid = $1 AND l.granted = $2`,
-        [campaignId, granted],
+         WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted = $3
+         ORDER BY a.query_start`,
+        [CAPS_LOCK, campaignId, granted],
       )).rows;
 
-    // Hold the campaign's cap turn, so A's first claim stops right there with its batch locked.
+    // Hold the campaign's cap turn, so A's first claim, then B's, stop right there (each with
+    // its batch locked). PostgreSQL grants the turn in the order asked: A first, B behind it.
     const holder = await db.pool.connect();
     let a: Child | undefined;
     let b: Child | undefined;
     try {
       await holder.query('BEGIN');
       await lockCampaignCaps(holder, [campaignId]);
-      // A lease long enough that B's claim, delayed by the wait, still sends (it stops past half a lease).
+      // Leases long enough that B's claim, delayed by the wait, still sends (it stops past half a lease).
       a = spawnScheduler(childEnv(peer.url, { CHILD_IDLE_TX_MS: '4000', CHILD_LEASE_MS: '20000' }));
-      const waiting = (await waitUntil(async () => (await capsWaiters(false))[0], 30_000, 'process A to wait for the campaign turn inside its claim'))!;
+      const waiting = (await waitUntil(async () => (await capsLocks(false))[0], 30_000, 'process A to wait for the campaign turn inside its claim'))!;
+      b = spawnScheduler(childEnv(peer.url, { CHILD_LEASE_MS: '20000' }));
+      await waitUntil(async () => (await capsLocks(false)).some((w) => w.pid !== waiting.pid), 30_000, "process B to wait behind A's claim");
       a.kill('SIGSTOP');
       await holder.query('COMMIT');
-      // A's backend takes the turn and answers into a socket nobody reads: idle in a transaction.
-      await waitUntil(async () => (await capsWaiters(true)).some((h) => h.pid === waiting.pid && h.state === 'idle in transaction'), 3_000, "A's claim to hold the turn, frozen");
-
-      b = spawnScheduler(childEnv(peer.url, { CHILD_LEASE_MS: '20000' }));
-      // B's claim waits behind the frozen one until PostgreSQL ends A's session.
-      await waitUntil(async () => (await capsWaiters(false)).some((w) => w.pid !== waiting.pid), 30_000, "process B to wait behind A's claim");
+      // A's backend takes the turn and answers into a socket nobody reads: idle in a transaction, B still waiting.
+      await waitUntil(async () => (await capsLocks(true)).some((h) => h.pid === waiting.pid && h.state === 'idle in transaction'), 3_000, "A's claim to hold the turn, frozen");
+      expect((await capsLocks(false)).length).toBe(1);
       await waitUntil(() => settled(db.pool, campaignId), 60_000, 'process B to settle everything').catch(async (e) => {
         throw new Error(`${e}\nstatuses: ${JSON.stringify(await statusCounts(db.pool, campaignId))}\nB:\n${b!.output()}`);
       });
