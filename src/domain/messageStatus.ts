@@ -21,7 +21,8 @@ export const TRANSITIONS: Readonly<Record<MessageStatus, readonly MessageStatus[
   approved: ['sending', 'cancelled', 'needs_review', 'suggested'],
   rejected: ['suggested'],
   // cancelled from sending: the provider refused the number as opted out (Twilio 21610).
-  sending: ['sent', 'failed', 'unknown', 'cancelled'],
+  // approved from sending: its window closed before the provider call (back on the timeline).
+  sending: ['sent', 'failed', 'unknown', 'cancelled', 'approved'],
   sent: ['delivered', 'undelivered', 'failed'],
   // A late 'undelivered' can follow 'delivered' on some carriers; nothing else leaves it.
   delivered: ['undelivered'],

@@ -6,7 +6,8 @@
  *    again (number not opted out, consent, not too late, inside both windows, under the caps), then move the
  *    ones that pass to `sending` with attempts + 1 and last_attempt_at in one guarded
  *    statement: the attempt is on record BEFORE the provider is called.
- * 2. Send: one provider call per bubble, outside any transaction.
+ * 2. Send: one provider call per bubble, outside any transaction, each after a last look at
+ *    the claim's age and the windows (a window may close while a batch waits for its turn).
  * 3. Record: `sent` with each message's provider ids, fenced per message by its claim's
  *    attempts number (a stale sender cannot overwrite a newer claim), one statement for the
  *    batch; `failed`, `cancelled` (opted out at the provider) or `unknown` when the answer
@@ -101,11 +102,16 @@ interface Claimed {
   phone: string;
   body: string;
   attempts: number;
+  /** What the claim checked the windows with: checked again right before each provider call. */
+  settings: CampaignSettings;
+  recipient: readonly RecipientWindow[];
 }
 
 type Outcome =
   | { m: Claimed; ok: true; ids: string[]; status: string; partial?: SmsSendError }
-  | { m: Claimed; ok: false; error: SmsSendError };
+  | { m: Claimed; ok: false; error: SmsSendError }
+  /** Nothing went: a window closed between the claim and the provider call. */
+  | { m: Claimed; ok: false; closedAt: number };
 
 export class Dispatcher {
   readonly opts: DispatcherOptions;
@@ -146,7 +152,11 @@ export class Dispatcher {
         if (stopping() || r.due < this.opts.batchSize || (moved === 0 && atCap.size === capsBefore)) return;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, this.opts.pipeline) }, loop));
+    // Every loop ends before the round does (a failed one must not leave the other running
+    // outside it, where stop() would not wait for its sends to be recorded).
+    const ends = await Promise.allSettled(Array.from({ length: Math.max(1, this.opts.pipeline) }, loop));
+    const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
     return total;
   }
 
@@ -156,8 +166,16 @@ export class Dispatcher {
    */
   async runOnce(atCap: Set<number> = new Set()): Promise<DispatchStats> {
     const stats = noStats();
+    // This process's earlier claim picks first. Waited for outside the transaction: a
+    // transaction waiting on something else looks idle to PostgreSQL, which would end it.
+    const passTurn = await this.takePickTurn();
     const now = this.ctx.clock.now();
-    const claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, atCap));
+    let claimed: Claimed[];
+    try {
+      claimed = await this.ctx.db.tx((c) => this.claim(c, now, stats, atCap, passTurn));
+    } finally {
+      passTurn();
+    }
     if (claimed.length === 0) return stats;
     // The opt-out look happens in this batch's turn, right before its provider calls (not before waiting for the turn).
     const turn = this.sending.then(async () => {
@@ -169,14 +187,20 @@ export class Dispatcher {
     return stats;
   }
 
-  private async claim(c: Queryable, now: Date, stats: DispatchStats, atCap: Set<number>): Promise<Claimed[]> {
+  /** Waits for this process's previous claim to pass the pick turn; returns this claim's pass (idempotent). */
+  private async takePickTurn(): Promise<() => void> {
     const previous = this.pickTurn;
-    let done!: () => void;
-    this.pickTurn = new Promise((r) => (done = r));
+    let pass!: () => void;
+    this.pickTurn = new Promise((r) => (pass = r));
+    await previous;
+    return pass;
+  }
+
+  /** `passTurn` once its campaigns' turn is taken: the next claim of this process may pick then. */
+  private async claim(c: Queryable, now: Date, stats: DispatchStats, atCap: Set<number>, passTurn: () => void): Promise<Claimed[]> {
     let candidates: Candidate[];
     const settings = new Map<number, CampaignSettings>();
     try {
-      await previous;
       candidates = await lockDueCandidates(c, now, this.opts.batchSize, [...atCap]);
       for (const cand of candidates) {
         if (!settings.has(cand.campaign_id)) settings.set(cand.campaign_id, effectiveSettings(this.ctx.config, cand.campaign_settings));
@@ -184,7 +208,7 @@ export class Dispatcher {
       // Counted only once no other claim of these campaigns is in flight (their attempts are committed).
       await lockCampaignCaps(c, [...settings.keys()]);
     } finally {
-      done();
+      passTurn();
     }
     stats.due = candidates.length;
     if (candidates.length === 0) return [];
@@ -229,8 +253,7 @@ export class Dispatcher {
         const recipient = this.recipients.get(cand, s);
         if (!isOpen(s, recipient)) {
           // Late into a closed window (the dispatcher was down): move to when both open again.
-          const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
-          const at = earliestCommon(schedules, now.getTime());
+          const at = nextOpen(now.getTime(), s, recipient);
           if (at === Infinity) review.push(cand);
           else reslot.push({ id: cand.id, at });
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
@@ -277,10 +300,13 @@ export class Dispatcher {
     stats.claimed = fences.size;
     return go
       .filter((g) => fences.has(g.id))
-      .map((g) => ({
-        id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
-        phone: g.phone, body: g.body, attempts: fences.get(g.id)!,
-      }));
+      .map((g) => {
+        const s = settings.get(g.campaign_id)!;
+        return {
+          id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
+          phone: g.phone, body: g.body, attempts: fences.get(g.id)!, settings: s, recipient: this.recipients.get(g, s),
+        };
+      });
   }
 
   /** Last look right before the provider call: a STOP that landed after the claim still wins. */
@@ -308,9 +334,17 @@ export class Dispatcher {
       if (i > 0 && this.opts.bubbleGapMs > 0) await sleep(this.opts.bubbleGapMs);
       // A process frozen for most of its lease (SIGSTOP, a VM or GC pause) may have lost this
       // claim to another that already sent the message: it never starts a provider call then.
-      if (this.ctx.clock.now().getTime() - claimedAt > this.opts.leaseMs / 2) {
+      const at = this.ctx.clock.now().getTime();
+      if (at - claimedAt > this.opts.leaseMs / 2) {
         const error = new SmsSendError('unknown', 'claim_expired', 'its claim grew too old before the provider call (was this process paused?); left to reconciliation');
         return ids.length ? { m, ok: true, ids, status, partial: error } : { m, ok: false, error };
+      }
+      // The claim checked the windows; waiting for its batch's turn (or for the bubble gap)
+      // can cross a window's end, and nothing may reach a phone after it.
+      if (!insideWindows(at, m.settings, m.recipient)) {
+        if (ids.length === 0) return { m, ok: false, closedAt: at };
+        const error = new SmsSendError('permanent', 'window_closed', 'a sending window closed between its bubbles; the rest were not sent');
+        return { m, ok: true, ids, status, partial: error };
       }
       try {
         const r = await this.sms.send({ to: m.phone, body, messageId: m.id, bubble: i });
@@ -372,7 +406,8 @@ export class Dispatcher {
       await enqueueCoalescedCards(c, sent.filter((o) => recorded.has(o.m.id)).map((o) => o.m), now);
       await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
 
-      const failures = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+      await this.recordClosed(c, outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o), stats, now);
+      const failures = outcomes.filter((o): o is Extract<Outcome, { error: SmsSendError }> => 'error' in o);
       for (const o of failures.filter((f) => f.error.kind === 'opted_out')) {
         await this.recordProviderOptOut(c, o.m, o.error, now);
         stats.cancelled++;
@@ -404,6 +439,25 @@ export class Dispatcher {
     incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
     incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
     incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
+  }
+
+  /**
+   * Claims whose window closed before their provider call go back on the timeline at the
+   * next moment every window is open again (the attempt stays counted: it took a cap's room).
+   */
+  private async recordClosed(c: Queryable, closed: Extract<Outcome, { closedAt: number }>[], stats: DispatchStats, now: Date): Promise<void> {
+    if (closed.length === 0) return;
+    const r = await transitionMessages(c, {
+      rows: closed.map((o) => {
+        const at = nextOpen(o.closedAt, o.m.settings, o.m.recipient);
+        // Never open together again: the next claim finds it outside its windows and sends it for review.
+        return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
+      }),
+      from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'rescheduled_window_closed',
+    });
+    stats.rescheduled += r.moved.length;
+    const moved = new Set(r.moved.map((m) => m.id));
+    await enqueueCoalescedCards(c, closed.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
   }
 
   /** Twilio 21610: the number opted out at the carrier. Record it like a STOP and cancel. */
@@ -509,6 +563,12 @@ export class Dispatcher {
     }
     return out;
   }
+}
+
+/** The first moment from `t` at which the campaign's business window and every recipient window are open (Infinity: never). */
+function nextOpen(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[]): number {
+  const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
+  return earliestCommon(schedules, t);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -12,7 +12,7 @@ import type { OutboundSms, SmsProvider } from '../../src/sms/provider.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext } from './support.ts';
+import { outboxFor, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
 
 describe.each(engines)('dispatcher checks on %s', (engine) => {
   let db: Database;
@@ -200,5 +200,55 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     await fresh().runOnce();
     expect(await outboxFor(db, m.phone)).toHaveLength(1);
     expect(await statusOf(db, pendingElsewhere)).toMatchObject({ status: 'cancelled' });
+  });
+  describe('a window that closes between the claim and the provider call', () => {
+    // Business hours end at 10:01 in Los Angeles; the claim happens at 10:00, and the provider
+    // call before it takes two minutes (the clock moves while it is "in flight").
+    const settings = { businessHours: { start: 540, end: 601 } };
+    const slowProvider = (calls: string[]): SmsProvider => ({
+      name: 'outbox',
+      send: async (msg) => {
+        calls.push(`${ctx.clock.now().toISOString()} ${msg.body}`);
+        const sent = await new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+        ctx.clock.advance(120_000);
+        return sent;
+      },
+      listSent: async () => [],
+    });
+    afterAll(() => ctx.clock.set(WEDNESDAY_10AM_LA));
+
+    it('nothing goes after it: the rest of the batch waits for the next opening, on the record', async () => {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings });
+      const second = await due({ settings });
+      const calls: string[] = [];
+      const stats = await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+      expect(stats).toMatchObject({ claimed: 2, sent: 1, rescheduled: 1 });
+      expect(calls).toHaveLength(1);
+      expect(await outboxFor(db, first.phone)).toHaveLength(1);
+      expect(await outboxFor(db, second.phone)).toHaveLength(0);
+      // Thursday 09:00 in Los Angeles: both the business window and the recipient's quiet hours are open.
+      expect(await statusOf(db, second.id)).toMatchObject({ status: 'approved', attempts: 1, scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+      expect((await auditFor(db.pool, 'message', second.id)).map((a) => a.action)).toEqual(['rescheduled_window_closed']);
+
+      // Still closed: nothing is due. At the opening it goes, once.
+      await fresh().runOnce();
+      expect(await outboxFor(db, second.phone)).toHaveLength(0);
+      ctx.clock.set('2025-07-17T16:00:00.000Z');
+      await fresh().runOnce();
+      expect(await outboxFor(db, second.phone)).toHaveLength(1);
+      expect(await statusOf(db, second.id)).toMatchObject({ status: 'delivered', attempts: 2 });
+    });
+
+    it('a message whose window closes between its bubbles stops there: sent, with what did not go noted', async () => {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const m = await due({ settings, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out' });
+      const calls: string[] = [];
+      await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 0 }).runOnce();
+      expect((await outboxFor(db, m.phone)).map((o) => o.body)).toEqual(['Hi Ana!']);
+      const s = await statusOf(db, m.id);
+      expect(s).toMatchObject({ status: 'delivered', error_code: 'window_closed' });
+      expect(s.last_error).toMatch(/only 1 of 2 bubbles went out: a sending window closed/);
+    });
   });
 });
