@@ -11,7 +11,8 @@
  * 3. Record: `sent` with each message's provider ids, fenced per message by its claim's
  *    attempts number (a stale sender cannot overwrite a newer claim), one statement for the
  *    batch; `failed`, `cancelled` (opted out at the provider) or `unknown` when the answer
- *    could hide an accepted message.
+ *    could hide an accepted message; `approved` again, with its next slot, when a window
+ *    closed before the call (`cancelled` if its campaign was cancelled meanwhile).
  * `unknown` messages, and `sending` ones whose sender died (lease expired), are reconciled
  * against the provider's own list before anything is sent again: never a blind retry.
  * Claims of one campaign take turns across every process (an advisory lock held from the
@@ -35,6 +36,7 @@ import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
+  cancelledCampaigns,
   expiredSends,
   knownProviderIds,
   lockCampaignCaps,
@@ -89,7 +91,7 @@ export interface DispatchStats {
   review: number;
   /** Left due: over their campaign's cap (tried again next tick). */
   held: number;
-  /** Found outside their windows: given the slot when both open again. */
+  /** Found outside their windows (at the claim, or right before the provider call): given the slot when all open again. */
   rescheduled: number;
 }
 
@@ -240,7 +242,7 @@ export class Dispatcher {
     };
 
     const cancel = new Map<string, number[]>();
-    const review: Candidate[] = [];
+    const review: { cand: Candidate; reason: string }[] = [];
     const reslot: { id: number; at: number }[] = [];
     const go: Candidate[] = [];
     const lateMs = this.ctx.config.scheduler.maxLatenessMinutes * 60_000;
@@ -248,13 +250,16 @@ export class Dispatcher {
       const s = settings.get(cand.campaign_id)!;
       if (cand.opted_out) push(cancel, 'opted_out', cand.id);
       else if (cand.customer_id !== null && cand.consent_status !== 'opted_in') push(cancel, 'no_consent', cand.id);
-      else if (now.getTime() - cand.scheduled_send_time.getTime() > lateMs) review.push(cand);
+      else if (now.getTime() - cand.scheduled_send_time.getTime() > lateMs) {
+        const minutes = Math.round((now.getTime() - cand.scheduled_send_time.getTime()) / 60_000);
+        review.push({ cand, reason: `its send time passed ${minutes} minutes ago (more than the allowed lateness): approve it again to send` });
+      }
       else {
         const recipient = this.recipients.get(cand, s);
         if (!isOpen(s, recipient)) {
           // Late into a closed window (the dispatcher was down): move to when both open again.
           const at = nextOpen(now.getTime(), s, recipient);
-          if (at === Infinity) review.push(cand);
+          if (at === Infinity) review.push({ cand, reason: NEVER_OPEN });
           else reslot.push({ id: cand.id, at });
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
@@ -276,12 +281,7 @@ export class Dispatcher {
     }
     if (review.length) {
       const r = await transitionMessages(c, {
-        rows: review.map((cand) => ({
-          id: cand.id,
-          set: {
-            last_error: `its send time passed ${Math.round((now.getTime() - cand.scheduled_send_time.getTime()) / 60_000)} minutes ago (more than the allowed lateness): approve it again to send`,
-          },
-        })),
+        rows: review.map((r) => ({ id: r.cand.id, set: { last_error: r.reason } })),
         from: 'approved', to: 'needs_review', actor: 'scheduler', surface: 'system',
       });
       stats.review += r.moved.length;
@@ -340,9 +340,12 @@ export class Dispatcher {
         return ids.length ? { m, ok: true, ids, status, partial: error } : { m, ok: false, error };
       }
       // The claim checked the windows; waiting for its batch's turn (or for the bubble gap)
-      // can cross a window's end, and nothing may reach a phone after it.
-      if (!insideWindows(at, m.settings, m.recipient)) {
-        if (ids.length === 0) return { m, ok: false, closedAt: at };
+      // can cross a window's end, and nothing may reach a phone after it. The first bubble
+      // goes only if the last one would still be inside (it usually carries the opt-out text).
+      const lastAt = i === 0 ? at + (bubbles.length - 1) * this.opts.bubbleGapMs : at;
+      const closedAt = [at, lastAt].find((t) => !insideWindows(t, m.settings, m.recipient));
+      if (closedAt !== undefined) {
+        if (ids.length === 0) return { m, ok: false, closedAt };
         const error = new SmsSendError('permanent', 'window_closed', 'a sending window closed between its bubbles; the rest were not sent');
         return { m, ok: true, ids, status, partial: error };
       }
@@ -365,6 +368,8 @@ export class Dispatcher {
     const sent = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
     const failedCampaigns = new Set<number>();
     await this.ctx.db.tx(async (c) => {
+      // First: it may wait for a cancel of the campaign, and holds no other row while it does.
+      await this.recordClosed(c, outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o), stats, now);
       // One statement per shape: whole sends, and (rarely) sends of which only some bubbles went.
       const recorded = new Set<number>();
       for (const group of [sent.filter((o) => !o.partial), sent.filter((o) => o.partial)]) {
@@ -406,7 +411,6 @@ export class Dispatcher {
       await enqueueCoalescedCards(c, sent.filter((o) => recorded.has(o.m.id)).map((o) => o.m), now);
       await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
 
-      await this.recordClosed(c, outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o), stats, now);
       const failures = outcomes.filter((o): o is Extract<Outcome, { error: SmsSendError }> => 'error' in o);
       for (const o of failures.filter((f) => f.error.kind === 'opted_out')) {
         await this.recordProviderOptOut(c, o.m, o.error, now);
@@ -443,20 +447,34 @@ export class Dispatcher {
 
   /**
    * Claims whose window closed before their provider call go back on the timeline at the
-   * next moment every window is open again (the attempt stays counted: it took a cap's room).
+   * next moment every window is open again. The attempt stays counted: it took a cap's room.
+   * In a campaign cancelled meanwhile they are cancelled instead: its cancel only reached
+   * the messages that were pending then.
    */
   private async recordClosed(c: Queryable, closed: Extract<Outcome, { closedAt: number }>[], stats: DispatchStats, now: Date): Promise<void> {
     if (closed.length === 0) return;
-    const r = await transitionMessages(c, {
-      rows: closed.map((o) => {
-        const at = nextOpen(o.closedAt, o.m.settings, o.m.recipient);
-        // Never open together again: the next claim finds it outside its windows and sends it for review.
-        return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
-      }),
-      from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'rescheduled_window_closed',
+    const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
+    const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
+      const at = nextOpen(o.closedAt, o.m.settings, o.m.recipient);
+      // Never open together again: the next claim finds it outside its windows and sends it for review.
+      return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
     });
-    stats.rescheduled += r.moved.length;
-    const moved = new Set(r.moved.map((m) => m.id));
+    const dropped = await transitionMessages(c, {
+      rows: closed.filter((o) => cancelled.has(o.m.campaignId)).map((o) => ({ id: o.m.id, attempts: o.m.attempts })),
+      from: 'sending', to: 'cancelled', actor: 'scheduler', surface: 'system', action: 'cancelled_campaign',
+      set: { cancelled_reason: 'campaign_cancelled' },
+    });
+    const rescheduled = await transitionMessages(c, {
+      rows: back, from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'rescheduled_window_closed',
+    });
+    stats.cancelled += dropped.moved.length;
+    stats.rescheduled += rescheduled.moved.length;
+    const moved = new Set([...dropped.moved, ...rescheduled.moved].map((m) => m.id));
+    if (moved.size < closed.length) {
+      this.ctx.log.warn('a claim whose window closed was taken over before it was recorded; left to its new owner', {
+        messageIds: closed.filter((o) => !moved.has(o.m.id)).map((o) => o.m.id),
+      });
+    }
     await enqueueCoalescedCards(c, closed.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
   }
 
@@ -487,10 +505,11 @@ export class Dispatcher {
    * Settles what an earlier attempt left open: `sending` past its lease becomes `unknown`;
    * each `unknown` is looked up at the provider (by recipient and date, matched by body):
    * found -> `sent`; absent -> `approved` again (sent at the next tick) or, after
-   * maxAttempts, `needs_review`. Provider errors leave it `unknown` for the next round.
+   * maxAttempts, `needs_review` (`cancelled` if its campaign was cancelled meanwhile).
+   * Provider errors leave it `unknown` for the next round.
    */
-  async reconcileOnce(): Promise<{ expired: number; found: number; absent: number; review: number }> {
-    const out = { expired: 0, found: 0, absent: 0, review: 0 };
+  async reconcileOnce(): Promise<{ expired: number; found: number; absent: number; review: number; cancelled: number }> {
+    const out = { expired: 0, found: 0, absent: 0, review: 0, cancelled: 0 };
     const now = this.ctx.clock.now();
     const expired = await expiredSends(this.ctx.db.pool, new Date(now.getTime() - this.opts.leaseMs), 500);
     if (expired.length) {
@@ -539,6 +558,13 @@ export class Dispatcher {
               if (d.ok) r = d;
             }
           }
+        } else if ((await cancelledCampaigns(c, [Number(m.campaign_id)])).size) {
+          // Confirmed absent in a campaign cancelled since: its cancel only reached the pending messages.
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'cancelled', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            action: 'cancelled_campaign', set: { cancelled_reason: 'campaign_cancelled' },
+          });
+          if (r.ok) out.cancelled++;
         } else if (m.attempts >= this.opts.maxAttempts) {
           r = await transitionMessage(c, {
             id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
@@ -564,6 +590,9 @@ export class Dispatcher {
     return out;
   }
 }
+
+const NEVER_OPEN =
+  "the campaign's business hours and the recipient's quiet hours never overlap: change the hours (or the customer's time zone) and approve it again";
 
 /** The first moment from `t` at which the campaign's business window and every recipient window are open (Infinity: never). */
 function nextOpen(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[]): number {

@@ -42,12 +42,17 @@ export async function lastSlot(q: Queryable, campaignId: number, excludeApproved
   return rows[0] ?? null;
 }
 
-/** Instants of sends on the timeline since `since` (attempt time, else slot), sorted: what the caps count. */
+/**
+ * What the caps count since `since`, sorted: every attempt (whatever became of it, as the
+ * dispatcher's cap check counts them) and, unless they are being re-planned, the slots of
+ * approved messages (their next attempt; one put back on the timeline has both).
+ */
 export async function timelineSince(q: Queryable, campaignId: number, since: Date, excludeApproved: boolean): Promise<number[]> {
   const { rows } = await q.query<{ t: Date }>(
-    `SELECT coalesce(last_attempt_at, scheduled_send_time) AS t FROM campaign_messages
-     WHERE campaign_id = $1 AND coalesce(last_attempt_at, scheduled_send_time) >= $2
-       AND (last_attempt_at IS NOT NULL OR (status = 'approved' AND NOT $3))
+    `SELECT last_attempt_at AS t FROM campaign_messages WHERE campaign_id = $1 AND last_attempt_at >= $2
+     UNION ALL
+     SELECT scheduled_send_time FROM campaign_messages
+     WHERE campaign_id = $1 AND status = 'approved' AND NOT $3 AND scheduled_send_time >= $2
      ORDER BY 1`,
     [campaignId, since, excludeApproved],
   );
@@ -161,6 +166,20 @@ export async function recentAttempts(
     [now, campaigns.map((c) => c.id), campaigns.map((c) => c.dayStart), campaigns.map((c) => c.limit)],
   );
   return new Map(rows.map((r) => [Number(r.id), r]));
+}
+
+/**
+ * Which of these campaigns are cancelled, each row locked FOR SHARE until the transaction
+ * ends: a cancel in progress is waited for, and one that starts after must wait for this
+ * transaction (so it sees what this one puts back on the timeline, and cancels it).
+ */
+export async function cancelledCampaigns(q: Queryable, campaignIds: number[]): Promise<Set<number>> {
+  if (campaignIds.length === 0) return new Set();
+  const { rows } = await q.query<{ id: number; status: string }>(
+    'SELECT id, status FROM campaigns WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE',
+    [[...new Set(campaignIds)]],
+  );
+  return new Set(rows.filter((r) => r.status === 'cancelled').map((r) => Number(r.id)));
 }
 
 /** Messages whose sender may have died: `sending` with an attempt older than the lease. */

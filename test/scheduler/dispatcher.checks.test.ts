@@ -9,7 +9,9 @@ import { measureMessage } from '../../src/generator/lint.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import type { OutboundSms, SmsProvider } from '../../src/sms/provider.ts';
+import { cancelCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { timelineSince } from '../../src/scheduler/queries.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { outboxFor, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
@@ -201,6 +203,16 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(await outboxFor(db, m.phone)).toHaveLength(1);
     expect(await statusOf(db, pendingElsewhere)).toMatchObject({ status: 'cancelled' });
   });
+  it('an unknown outcome confirmed absent in a campaign cancelled since is cancelled, not sent again', async () => {
+    const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, status: 'cancelled' });
+    const id = await insertMessage(db.pool, { campaignId, status: 'unknown', scheduledAt: new Date(ctx.clock.now().getTime() - 3_600_000) });
+    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [id, new Date(ctx.clock.now().getTime() - 3_600_000)]);
+    const r = await fresh().reconcileOnce();
+    expect(r).toMatchObject({ absent: 0, cancelled: 1 });
+    expect(await statusOf(db, id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+    expect((await auditFor(db.pool, 'message', id)).map((a) => a.action)).toEqual(['cancelled_campaign']);
+  });
+
   describe('a window that closes between the claim and the provider call', () => {
     // Business hours end at 10:01 in Los Angeles; the claim happens at 10:00, and the provider
     // call before it takes two minutes (the clock moves while it is "in flight").
@@ -230,6 +242,10 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       // Thursday 09:00 in Los Angeles: both the business window and the recipient's quiet hours are open.
       expect(await statusOf(db, second.id)).toMatchObject({ status: 'approved', attempts: 1, scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
       expect((await auditFor(db.pool, 'message', second.id)).map((a) => a.action)).toEqual(['rescheduled_window_closed']);
+      // Planning counts both: the attempt took a cap's room, and the new slot will take another.
+      const since = new Date(Date.parse(WEDNESDAY_10AM_LA) - 60_000);
+      expect(await timelineSince(db.pool, second.campaignId, since, false)).toEqual([Date.parse(WEDNESDAY_10AM_LA), Date.parse('2025-07-17T16:00:00.000Z')]);
+      expect(await timelineSince(db.pool, second.campaignId, since, true)).toEqual([Date.parse(WEDNESDAY_10AM_LA)]);
 
       // Still closed: nothing is due. At the opening it goes, once.
       await fresh().runOnce();
@@ -238,6 +254,40 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       await fresh().runOnce();
       expect(await outboxFor(db, second.phone)).toHaveLength(1);
       expect(await statusOf(db, second.id)).toMatchObject({ status: 'delivered', attempts: 2 });
+    });
+
+    it('a message whose last bubble would fall after the window closes waits whole for the next opening', async () => {
+      ctx.clock.set(Date.parse(WEDNESDAY_10AM_LA) + 30_000);
+      const m = await due({ settings, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out' });
+      const calls: string[] = [];
+      const stats = await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 60_000 }).runOnce();
+      expect(stats).toMatchObject({ claimed: 1, sent: 0, rescheduled: 1 });
+      expect(calls).toEqual([]);
+      expect(await statusOf(db, m.id)).toMatchObject({ status: 'approved', scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+    });
+
+    it('a campaign cancelled while its batch waited: what the window stopped is cancelled, not put back on a timeline', async () => {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings });
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const second = await insertMessage(db.pool, {
+        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
+        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      });
+      const calls: string[] = [];
+      const cancelling: SmsProvider = {
+        ...slowProvider(calls),
+        send: async (msg) => {
+          const sent = await slowProvider(calls).send(msg);
+          await cancelCampaign(ctx, { campaignId: first.campaignId, actor: 'manager', surface: 'console' });
+          return sent;
+        },
+      };
+      const stats = await new Dispatcher(ctx, cancelling, { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+      expect(stats).toMatchObject({ claimed: 2, sent: 1, cancelled: 1, rescheduled: 0 });
+      expect(calls).toHaveLength(1);
+      expect(await statusOf(db, second)).toMatchObject({ status: 'cancelled' });
+      expect((await auditFor(db.pool, 'message', second)).map((a) => a.action)).toEqual(['cancelled_campaign']);
     });
 
     it('a message whose window closes between its bubbles stops there: sent, with what did not go noted', async () => {
