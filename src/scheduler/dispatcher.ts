@@ -34,6 +34,7 @@ import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries, windowSchedule } from './plan.ts';
+import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   cancelledCampaigns,
@@ -126,6 +127,12 @@ export class Dispatcher {
   private pickTurn: Promise<void> = Promise.resolve();
   /** The send phase in progress: batches take turns, so at most `concurrency` provider calls are in flight. */
   private sending: Promise<unknown> = Promise.resolve();
+  /**
+   * Campaigns with messages put back on the timeline for a window's next opening, and the
+   * instant to re-plan them from (the latest moment found closed): re-planned, so they do
+   * not all go at that opening at once.
+   */
+  private readonly toReplan = new Map<number, number>();
   constructor(
     private readonly ctx: AppContext,
     private readonly sms: SmsProvider,
@@ -178,7 +185,10 @@ export class Dispatcher {
     } finally {
       passTurn();
     }
-    if (claimed.length === 0) return stats;
+    if (claimed.length === 0) {
+      await this.replanRescheduled();
+      return stats;
+    }
     // The opt-out look happens in this batch's turn, right before its provider calls (not before waiting for the turn).
     const turn = this.sending.then(async () => {
       const sendable = await this.dropOptedOut(claimed, stats);
@@ -186,7 +196,25 @@ export class Dispatcher {
     });
     this.sending = turn.catch(() => undefined);
     await this.record(await turn, stats);
+    await this.replanRescheduled();
     return stats;
+  }
+
+  /**
+   * Messages put back on the timeline all got the same slot (the next opening): a safe
+   * place, not a paced one. Re-planning their campaigns (as a resume does) spaces them out.
+   */
+  private async replanRescheduled(): Promise<void> {
+    // Kept until done: a failed re-plan is tried again after the next batch (meanwhile the slots are safe).
+    for (const [campaignId, from] of [...this.toReplan]) {
+      const planned = await this.ctx.db.tx((c) => replanCampaign(c, this.ctx, campaignId, new Date(from)));
+      if (this.toReplan.get(campaignId) === from) this.toReplan.delete(campaignId);
+      this.ctx.log.info('re-planned a campaign after a window closed on its messages', { campaignId, planned });
+    }
+  }
+
+  private replanFrom(campaignId: number, closedAt: number): void {
+    this.toReplan.set(campaignId, Math.max(closedAt, this.toReplan.get(campaignId) ?? closedAt));
   }
 
   /** Waits for this process's previous claim to pass the pick turn; returns this claim's pass (idempotent). */
@@ -260,7 +288,10 @@ export class Dispatcher {
           // Late into a closed window (the dispatcher was down): move to when both open again.
           const at = nextOpen(now.getTime(), s, recipient);
           if (at === Infinity) review.push({ cand, reason: NEVER_OPEN });
-          else reslot.push({ id: cand.id, at });
+          else {
+            reslot.push({ id: cand.id, at });
+            this.replanFrom(Number(cand.campaign_id), now.getTime());
+          }
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
           go.push(cand);
@@ -455,6 +486,7 @@ export class Dispatcher {
     if (closed.length === 0) return;
     const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
     const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
+      this.replanFrom(o.m.campaignId, o.closedAt);
       const at = nextOpen(o.closedAt, o.m.settings, o.m.recipient);
       // Never open together again: the next claim finds it outside its windows and sends it for review.
       return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };

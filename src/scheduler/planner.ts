@@ -24,31 +24,32 @@ export async function planApprovedMessages(q: Queryable, ctx: AppContext, campai
 }
 
 /**
- * Re-plans every approved (not yet claimed) message of the campaign from now: after a
- * resume, or when hours, days, pacing or caps change. Returns how many got a slot.
+ * Re-plans every approved (not yet claimed) message of the campaign from now (or from
+ * `notBefore`, when later): after a resume, when hours, days, pacing or caps change, or when
+ * a window closed on messages about to go. Returns how many got a slot.
  */
-export async function replanCampaign(q: Queryable, ctx: AppContext, campaignId: number): Promise<number> {
-  return plan(q, ctx, campaignId, 'replan');
+export async function replanCampaign(q: Queryable, ctx: AppContext, campaignId: number, notBefore?: Date): Promise<number> {
+  return plan(q, ctx, campaignId, 'replan', notBefore);
 }
 
-async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'append' | 'replan'): Promise<number> {
+async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'append' | 'replan', notBefore?: Date): Promise<number> {
   const campaign = await lockCampaign(q, campaignId);
   if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
   const replan = mode === 'replan';
   const messages = await approvedToPlan(q, campaignId, replan);
   if (messages.length === 0) return 0;
   const settings = effectiveSettings(ctx.config, campaign.settings);
-  const now = ctx.clock.now().getTime();
+  const from = Math.max(ctx.clock.now().getTime(), notBefore?.getTime() ?? -Infinity);
 
   const previous = await lastSlot(q, campaignId, replan);
-  const history = await timelineSince(q, campaignId, new Date(now - CAP_LOOKBACK_MS), replan);
+  const history = await timelineSince(q, campaignId, new Date(from - CAP_LOOKBACK_MS), replan);
   const items: PlanItem[] = [];
   for (const m of messages) items.push({ id: Number(m.id), recipient: await windowsFor(m, settings) });
 
   const result = planSlots({
     settings,
     seed: campaign.seed,
-    notBefore: now,
+    notBefore: from,
     // Both keep the drawn gap after the last slot that stays (a re-plan drops the approved ones).
     previous: previous ? { at: previous.at.getTime(), id: Number(previous.id) } : null,
     history,

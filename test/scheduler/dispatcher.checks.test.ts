@@ -95,6 +95,24 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(s.scheduled_send_time!.toISOString()).toBe('2025-07-16T19:00:00.000Z');
   });
 
+  it('messages found outside their windows together are paced from the opening, not sent there in one burst', async () => {
+    // 10:00 in Los Angeles, business hours 12:00-13:00 there: five messages were due a minute ago.
+    const first = await due({ settings: { businessHours: { start: 720, end: 780 } } });
+    const ids = [first.id];
+    for (let i = 0; i < 4; i++) {
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      ids.push(await insertMessage(db.pool, {
+        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
+      }));
+    }
+    const stats = await fresh().runOnce();
+    expect(stats).toMatchObject({ claimed: 0, rescheduled: 5 });
+    const slots = (await Promise.all(ids.map((id) => statusOf(db, id)))).map((s) => s.scheduled_send_time!.getTime()).sort((a, b) => a - b);
+    expect(slots[0]).toBe(Date.parse('2025-07-16T19:00:00.000Z'));
+    const gaps = slots.slice(1).map((t, i) => t - slots[i]!);
+    expect(gaps.every((g) => g >= ctx.config.campaignDefaults.gapMinSeconds * 1000)).toBe(true);
+  });
+
   it('never exceeds the per-minute cap in one claim', async () => {
     const settings = { ratePerMinute: 2 };
     const first = await due({ settings });
