@@ -144,6 +144,8 @@ export async function lockCampaignCaps(q: Queryable, campaignIds: number[]): Pro
  * one scan of the campaign's most recent attempts that stops after `limit` rows (the
  * largest cap): every window ends now, so the newest `limit` attempts hold min(n, limit)
  * of each window, which is all a cap needs to know (at the cap, there is no room).
+ * Attempts stamped up to a minute ahead count too: another process's clock may run a little
+ * ahead of this one's (further ahead is a clock jump, which must not hold sends for long).
  */
 export async function recentAttempts(
   q: Queryable,
@@ -159,7 +161,7 @@ export async function recentAttempts(
               count(*) FILTER (WHERE r.t > $1::timestamptz - interval '1 hour')::int AS hour,
               count(*) FILTER (WHERE r.t >= v.day_start)::int AS day
        FROM (SELECT m.last_attempt_at AS t FROM campaign_messages m
-             WHERE m.campaign_id = v.id AND m.last_attempt_at <= $1
+             WHERE m.campaign_id = v.id AND m.last_attempt_at <= $1::timestamptz + interval '1 minute'
                AND m.last_attempt_at >= least(v.day_start, $1::timestamptz - interval '1 hour')
              ORDER BY m.last_attempt_at DESC LIMIT v.lim) r
      ) n`,

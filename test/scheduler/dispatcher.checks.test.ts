@@ -113,6 +113,23 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(gaps.every((g) => g >= ctx.config.campaignDefaults.gapMinSeconds * 1000)).toBe(true);
   });
 
+  it('a cap holds across processes whose clocks differ by seconds', async () => {
+    const settings = { ratePerMinute: 2 };
+    const first = await due({ settings });
+    const ids = [first.id];
+    for (let i = 0; i < 3; i++) {
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      ids.push(await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000) }));
+    }
+    // This process's clock runs 20 s ahead of the other one's: its attempts are stamped "later".
+    const ahead = testContext(db, {}, new Date(ctx.clock.now().getTime() + 20_000).toISOString());
+    await new Dispatcher(ahead, new OutboxSmsProvider(db.pool, ahead.clock), { bubbleGapMs: 0, batchSize: 2 }).runOnce();
+    await fresh().runOnce();
+    const statuses = await Promise.all(ids.map((id) => statusOf(db, id)));
+    expect(statuses.filter((s) => s.status === 'delivered')).toHaveLength(2);
+    expect(statuses.filter((s) => s.status === 'approved')).toHaveLength(2);
+  });
+
   it('never exceeds the per-minute cap in one claim', async () => {
     const settings = { ratePerMinute: 2 };
     const first = await due({ settings });
