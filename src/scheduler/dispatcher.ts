@@ -152,17 +152,25 @@ export class Dispatcher {
   async sendDue(stopping: () => boolean = () => false): Promise<DispatchStats> {
     const total = noStats();
     const atCap = new Set<number>();
+    let aLoopFailed = false;
     const loop = async (): Promise<void> => {
       for (;;) {
         const capsBefore = atCap.size;
-        const r = await this.runOnce(atCap);
+        let r: DispatchStats;
+        try {
+          r = await this.runOnce(atCap);
+        } catch (e) {
+          aLoopFailed = true;
+          throw e;
+        }
         for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += r[k];
         const moved = r.claimed + r.cancelled + r.review + r.rescheduled;
-        if (stopping() || r.due < this.opts.batchSize || (moved === 0 && atCap.size === capsBefore)) return;
+        if (aLoopFailed || stopping() || r.due < this.opts.batchSize || (moved === 0 && atCap.size === capsBefore)) return;
       }
     };
     // Every loop ends before the round does (a failed one must not leave the other running
-    // outside it, where stop() would not wait for its sends to be recorded).
+    // outside it, where stop() would not wait for its sends to be recorded); after a failure
+    // the others finish the batch in hand and stop, and the round reports the failure.
     const ends = await Promise.allSettled(Array.from({ length: Math.max(1, this.opts.pipeline) }, loop));
     const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (failed) throw failed.reason;

@@ -130,6 +130,27 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(statuses.filter((s) => s.status === 'approved')).toHaveLength(2);
   });
 
+  it('a round whose loop fails stops its other loops after the batch in hand, and reports the failure', async () => {
+    const first = await due({ settings: { ratePerMinute: 1000, ratePerHour: 1000, ratePerDay: 1000 } });
+    for (let i = 0; i < 11; i++) {
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) });
+    }
+    const taken = await insertMessage(db.pool, { campaignId: first.campaignId, status: 'sent' });
+    const { rows } = await db.pool.query<{ p: string }>('SELECT provider_message_id AS p FROM campaign_messages WHERE id = $1', [taken]);
+    // The first send's id is already another message's: recording it breaks a unique constraint.
+    let calls = 0;
+    const provider: SmsProvider = {
+      name: 'outbox',
+      send: async () => ({ providerMessageId: ++calls === 1 ? rows[0]!.p : `SMok${calls}-${engine}`, acceptedAt: new Date(), status: 'queued' }),
+      listSent: async () => [],
+    };
+    const d = new Dispatcher(ctx, provider, { bubbleGapMs: 0, batchSize: 1, pipeline: 2 });
+    await expect(d.sendDue()).rejects.toThrow(/unique|duplicate/i);
+    expect(calls).toBeGreaterThan(1);
+    expect(calls).toBeLessThan(6);
+  });
+
   it('never exceeds the per-minute cap in one claim', async () => {
     const settings = { ratePerMinute: 2 };
     const first = await due({ settings });
