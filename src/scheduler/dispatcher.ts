@@ -3,16 +3,18 @@
  *
  * 1. Claim (one transaction): lock due messages FOR UPDATE SKIP LOCKED (several dispatchers
  *    never pick the same one; campaign active and test mode are part of "due"), check each
- *    again (number not opted out, consent, not too late, inside both windows, under the caps), then move the
- *    ones that pass to `sending` with attempts + 1 and last_attempt_at in one guarded
- *    statement: the attempt is on record BEFORE the provider is called.
+ *    again (number not opted out, consent, not too late, inside both windows until its last
+ *    bubble, under the caps), then move the ones that pass to `sending` with attempts + 1 and
+ *    last_attempt_at in one guarded statement: the attempt is on record BEFORE the provider
+ *    is called.
  * 2. Send: one provider call per bubble, outside any transaction, each after a last look at
  *    the claim's age and the windows (a window may close while a batch waits for its turn).
  * 3. Record: `sent` with each message's provider ids, fenced per message by its claim's
  *    attempts number (a stale sender cannot overwrite a newer claim), one statement for the
  *    batch; `failed`, `cancelled` (opted out at the provider) or `unknown` when the answer
  *    could hide an accepted message; `approved` again, with its next slot, when a window
- *    closed before the call (`cancelled` if its campaign was cancelled meanwhile).
+ *    closed before the call (`cancelled` if its campaign was cancelled meanwhile), in a
+ *    transaction of its own; its campaign is then re-planned from that moment.
  * `unknown` messages, and `sending` ones whose sender died (lease expired), are reconciled
  * against the provider's own list before anything is sent again: never a blind retry.
  * Claims of one campaign take turns across every process (an advisory lock held from the
@@ -40,6 +42,7 @@ import {
   cancelledCampaigns,
   expiredSends,
   knownProviderIds,
+  latestBatchOf,
   lockCampaignCaps,
   lockDueCandidates,
   recentAttempts,
@@ -213,11 +216,25 @@ export class Dispatcher {
    * place, not a paced one. Re-planning their campaigns (as a resume does) spaces them out.
    */
   private async replanRescheduled(): Promise<void> {
-    // Kept until done: a failed re-plan is tried again after the next batch (meanwhile the slots are safe).
-    for (const [campaignId, from] of [...this.toReplan]) {
-      const planned = await this.ctx.db.tx((c) => replanCampaign(c, this.ctx, campaignId, new Date(from)));
-      if (this.toReplan.get(campaignId) === from) this.toReplan.delete(campaignId);
-      this.ctx.log.info('re-planned a campaign after a window closed on its messages', { campaignId, planned });
+    // Taken whole (another loop of the round finds nothing left to do); a failed re-plan goes
+    // back and is tried again after the next batch: meanwhile its messages keep a safe slot.
+    const due = [...this.toReplan];
+    this.toReplan.clear();
+    for (const [campaignId, from] of due) {
+      try {
+        const planned = await this.ctx.db.tx(async (c) => {
+          const n = await replanCampaign(c, this.ctx, campaignId, new Date(from));
+          // The batch's progress shows the next send and the ETA, which just moved.
+          await enqueueProgress(c, [await latestBatchOf(c, campaignId)], this.ctx.clock.now());
+          return n;
+        });
+        this.ctx.log.info('re-planned a campaign after a window closed on its messages', { campaignId, planned });
+      } catch (e) {
+        this.replanFrom(campaignId, from);
+        this.ctx.log.warn('could not re-plan a campaign after a window closed on its messages (they keep the next opening; tried again after the next batch)', {
+          campaignId, err: coerceError(e),
+        });
+      }
     }
   }
 
@@ -292,13 +309,18 @@ export class Dispatcher {
       }
       else {
         const recipient = this.recipients.get(cand, s);
-        if (!isOpen(s, recipient)) {
-          // Late into a closed window (the dispatcher was down): move to when both open again.
-          const at = nextOpen(now.getTime(), s, recipient);
+        // Late into a closed window (the dispatcher was down), or so close to its end that the
+        // last bubble would fall after it (see send): move to when all windows open again.
+        const span = (splitBubbles(cand.body).length - 1) * this.opts.bubbleGapMs;
+        const closedAt = !isOpen(s, recipient) ? now.getTime()
+          : span > 0 && !insideWindows(now.getTime() + span, s, recipient) ? now.getTime() + span
+          : undefined;
+        if (closedAt !== undefined) {
+          const at = nextOpen(closedAt, s, recipient);
           if (at === Infinity) review.push({ cand, reason: NEVER_OPEN });
           else {
             reslot.push({ id: cand.id, at });
-            this.replanFrom(Number(cand.campaign_id), now.getTime());
+            this.replanFrom(Number(cand.campaign_id), closedAt);
           }
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
@@ -407,8 +429,6 @@ export class Dispatcher {
     const sent = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
     const failedCampaigns = new Set<number>();
     await this.ctx.db.tx(async (c) => {
-      // First: it may wait for a cancel of the campaign, and holds no other row while it does.
-      await this.recordClosed(c, outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o), stats, now);
       // One statement per shape: whole sends, and (rarely) sends of which only some bubbles went.
       const recorded = new Set<number>();
       for (const group of [sent.filter((o) => !o.partial), sent.filter((o) => o.partial)]) {
@@ -478,6 +498,11 @@ export class Dispatcher {
       }
       await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
     });
+    // Its own transaction: it reads the campaign row FOR SHARE (to wait for a cancel in
+    // progress), which must not be held while the record above locks other messages to a
+    // phone (an approval locks its message, then the campaign: the two would deadlock).
+    const closed = outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o);
+    if (closed.length) await this.ctx.db.tx((c) => this.recordClosed(c, closed, stats, now));
     for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
     incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
     incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');

@@ -2,13 +2,14 @@
  * The dispatcher against the local outbox provider: what goes out, what is held, what is
  * cancelled or sent back for review, and that the attempt is on record before the send.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { measureMessage } from '../../src/generator/lint.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
-import type { OutboundSms, SmsProvider } from '../../src/sms/provider.ts';
+import { SmsSendError, type OutboundSms, type SmsProvider } from '../../src/sms/provider.ts';
+import { silentLogger } from '../../src/log.ts';
 import { cancelCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
@@ -273,12 +274,12 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     // Business hours end at 10:01 in Los Angeles; the claim happens at 10:00, and the provider
     // call before it takes two minutes (the clock moves while it is "in flight").
     const settings = { businessHours: { start: 540, end: 601 } };
-    const slowProvider = (calls: string[]): SmsProvider => ({
+    const slowProvider = (calls: string[], takesMs = 120_000): SmsProvider => ({
       name: 'outbox',
       send: async (msg) => {
         calls.push(`${ctx.clock.now().toISOString()} ${msg.body}`);
         const sent = await new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
-        ctx.clock.advance(120_000);
+        ctx.clock.advance(takesMs);
         return sent;
       },
       listSent: async () => [],
@@ -313,13 +314,110 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     });
 
     it('a message whose last bubble would fall after the window closes waits whole for the next opening', async () => {
+      // At the claim: not claimed at all (no attempt spent).
       ctx.clock.set(Date.parse(WEDNESDAY_10AM_LA) + 30_000);
       const m = await due({ settings, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out' });
       const calls: string[] = [];
       const stats = await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 60_000 }).runOnce();
-      expect(stats).toMatchObject({ claimed: 1, sent: 0, rescheduled: 1 });
+      expect(stats).toMatchObject({ claimed: 0, sent: 0, rescheduled: 1 });
       expect(calls).toEqual([]);
-      expect(await statusOf(db, m.id)).toMatchObject({ status: 'approved', scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+      expect(await statusOf(db, m.id)).toMatchObject({ status: 'approved', attempts: 0, scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+
+      // At the provider call: claimed with room, but the batch's turn came too late for both bubbles.
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings });
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const second = await insertMessage(db.pool, {
+        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
+        body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out', scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      });
+      const late = await new Dispatcher(ctx, slowProvider(calls, 45_000), { bubbleGapMs: 30_000, concurrency: 1 }).runOnce();
+      expect(late).toMatchObject({ claimed: 2, sent: 1, rescheduled: 1 });
+      expect(await outboxFor(db, customer.phone)).toEqual([]);
+      expect(await statusOf(db, second)).toMatchObject({ status: 'approved', attempts: 1 });
+      expect((await auditFor(db.pool, 'message', second)).map((a) => a.action)).toEqual(['rescheduled_window_closed']);
+    });
+
+    it('a re-plan that fails does not fail the round: the messages keep the opening, and it is tried again after the next batch', async () => {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings });
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [first.campaignId]);
+      const batchId = Number(rows[0].id);
+      const second = await insertMessage(db.pool, {
+        campaignId: first.campaignId, batchId, status: 'approved', phone: customer.phone, customerId: customer.id,
+        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      });
+      // A real database error, in the re-plan only: it moves slots of messages already approved.
+      await db.pool.query(`CREATE TABLE IF NOT EXISTS replan_refused (campaign_id bigint);
+        CREATE OR REPLACE FUNCTION refuse_replan() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF OLD.status = 'approved' AND NEW.status = 'approved' AND EXISTS (SELECT 1 FROM replan_refused WHERE campaign_id = NEW.campaign_id)
+          THEN RAISE EXCEPTION 'slots of campaign % are read-only', NEW.campaign_id; END IF;
+          RETURN NEW;
+        END $$;
+        DROP TRIGGER IF EXISTS refuse_replan ON campaign_messages;
+        CREATE TRIGGER refuse_replan BEFORE UPDATE ON campaign_messages FOR EACH ROW EXECUTE FUNCTION refuse_replan();`);
+      await db.pool.query('INSERT INTO replan_refused VALUES ($1)', [first.campaignId]);
+      const warnings: string[] = [];
+      const infos: string[] = [];
+      const log = { ...silentLogger, warn: (m: string) => warnings.push(m), info: (m: string) => infos.push(m) };
+      const dispatcher = new Dispatcher({ ...ctx, log }, slowProvider([]), { bubbleGapMs: 0, concurrency: 1 });
+      try {
+        expect(await dispatcher.runOnce()).toMatchObject({ claimed: 2, sent: 1, rescheduled: 1 });
+        expect(warnings).toEqual([expect.stringMatching(/could not re-plan a campaign after a window closed/)]);
+        expect(await statusOf(db, second)).toMatchObject({ status: 'approved', scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+
+        await db.pool.query('DELETE FROM replan_refused');
+        await dispatcher.runOnce();
+        expect(infos).toContain('re-planned a campaign after a window closed on its messages');
+        const { rows: progress } = await db.pool.query(`SELECT dedupe_key FROM chat_outbox WHERE kind = 'progress' AND batch_id = $1`, [batchId]);
+        expect(progress.length).toBeGreaterThan(0);
+        // Once done, it is not done again.
+        infos.length = 0;
+        await dispatcher.runOnce();
+        expect(infos).toEqual([]);
+      } finally {
+        await db.pool.query('DROP TRIGGER IF EXISTS refuse_replan ON campaign_messages');
+      }
+    });
+
+    it.runIf(engine === 'postgres')('a window closing and a carrier opt-out in one batch never deadlock with an approval of a message to that phone', async () => {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      // Sent first: its number opted out at the carrier, which cancels every pending message to it.
+      const refused = await due({ settings, minutesAgo: 2 });
+      // Then the window closes on this one's campaign ...
+      const closing = await due({ settings });
+      // ... which also holds a message to the refused number, awaiting approval.
+      const pending = await insertMessage(db.pool, { campaignId: closing.campaignId, status: 'suggested', phone: refused.phone });
+      // An approval in progress: it holds the pending message and will next lock the campaign.
+      const approval = await db.pool.connect();
+      const carrier: SmsProvider = {
+        name: 'outbox',
+        send: async () => {
+          await approval.query('BEGIN');
+          await approval.query('SELECT id FROM campaign_messages WHERE id = $1 FOR UPDATE', [pending]);
+          ctx.clock.advance(120_000);
+          throw new SmsSendError('opted_out', '21610', 'Attempt to send to unsubscribed recipient');
+        },
+        listSent: async () => [],
+      };
+      try {
+        const round = new Dispatcher(ctx, carrier, { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+        // Once the record waits for the pending message, the approval asks for the campaign.
+        await vi.waitFor(async () => {
+          const { rowCount } = await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+          expect(rowCount).toBeGreaterThan(0);
+        }, { timeout: 10_000, interval: 20 });
+        await approval.query('SELECT id FROM campaigns WHERE id = $1 FOR UPDATE', [closing.campaignId]);
+        await approval.query('COMMIT');
+        expect(await round).toMatchObject({ claimed: 2, cancelled: 1, rescheduled: 1 });
+        expect(await statusOf(db, refused.id)).toMatchObject({ status: 'cancelled' });
+        expect(await statusOf(db, pending)).toMatchObject({ status: 'cancelled' });
+        expect(await statusOf(db, closing.id)).toMatchObject({ status: 'approved' });
+      } finally {
+        approval.release();
+      }
     });
 
     it('a campaign cancelled while its batch waited: what the window stopped is cancelled, not put back on a timeline', async () => {
