@@ -136,6 +136,8 @@ export class Dispatcher {
    * not all go at that opening at once.
    */
   private readonly toReplan = new Map<number, number>();
+  /** Failed re-plans in a row, by campaign: given up after REPLAN_TRIES (the slots stay safe, only less paced). */
+  private readonly replanFailures = new Map<number, number>();
   constructor(
     private readonly ctx: AppContext,
     private readonly sms: SmsProvider,
@@ -228,12 +230,19 @@ export class Dispatcher {
           await enqueueProgress(c, [await latestBatchOf(c, campaignId)], this.ctx.clock.now());
           return n;
         });
+        this.replanFailures.delete(campaignId);
         this.ctx.log.info('re-planned a campaign after a window closed on its messages', { campaignId, planned });
       } catch (e) {
-        this.replanFrom(campaignId, from);
-        this.ctx.log.warn('could not re-plan a campaign after a window closed on its messages (they keep the next opening; tried again after the next batch)', {
-          campaignId, err: coerceError(e),
-        });
+        const failures = (this.replanFailures.get(campaignId) ?? 0) + 1;
+        const err = coerceError(e);
+        if (failures < REPLAN_TRIES) {
+          this.replanFailures.set(campaignId, failures);
+          this.replanFrom(campaignId, from);
+          this.ctx.log.warn('could not re-plan a campaign after a window closed on its messages (they keep the next opening; tried again after the next batch)', { campaignId, err });
+        } else {
+          this.replanFailures.delete(campaignId);
+          this.ctx.log.error(`gave up re-planning a campaign after ${failures} failures: its messages keep the next opening, held only by the caps (resume the campaign to re-plan it)`, { campaignId, err });
+        }
       }
     }
   }
@@ -316,8 +325,8 @@ export class Dispatcher {
           : span > 0 && !insideWindows(now.getTime() + span, s, recipient) ? now.getTime() + span
           : undefined;
         if (closedAt !== undefined) {
-          const at = nextOpen(closedAt, s, recipient);
-          if (at === Infinity) review.push({ cand, reason: NEVER_OPEN });
+          const at = nextFit(closedAt, s, recipient, span);
+          if (at === Infinity) review.push({ cand, reason: span > 0 ? tooShort(cand.body, this.opts.bubbleGapMs) : NEVER_OPEN });
           else {
             reslot.push({ id: cand.id, at });
             this.replanFrom(Number(cand.campaign_id), closedAt);
@@ -498,15 +507,15 @@ export class Dispatcher {
       }
       await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
     });
+    incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
+    incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
+    incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
+    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
     // Its own transaction: it reads the campaign row FOR SHARE (to wait for a cancel in
     // progress), which must not be held while the record above locks other messages to a
     // phone (an approval locks its message, then the campaign: the two would deadlock).
     const closed = outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o);
     if (closed.length) await this.ctx.db.tx((c) => this.recordClosed(c, closed, stats, now));
-    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
-    incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
-    incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
-    incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
   }
 
   /**
@@ -520,8 +529,9 @@ export class Dispatcher {
     const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
     const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
       this.replanFrom(o.m.campaignId, o.closedAt);
-      const at = nextOpen(o.closedAt, o.m.settings, o.m.recipient);
-      // Never open together again: the next claim finds it outside its windows and sends it for review.
+      const span = (splitBubbles(o.m.body).length - 1) * this.opts.bubbleGapMs;
+      const at = nextFit(o.closedAt, o.m.settings, o.m.recipient, span);
+      // No opening fits: the next claim finds it outside its windows and sends it for review.
       return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
     });
     const dropped = await transitionMessages(c, {
@@ -656,6 +666,9 @@ export class Dispatcher {
   }
 }
 
+/** Re-plans tried in a row for one campaign before giving up (see replanRescheduled). */
+const REPLAN_TRIES = 5;
+
 const NEVER_OPEN =
   "the campaign's business hours and the recipient's quiet hours never overlap: change the hours (or the customer's time zone) and approve it again";
 
@@ -663,6 +676,28 @@ const NEVER_OPEN =
 function nextOpen(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[]): number {
   const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
   return earliestCommon(schedules, t);
+}
+
+/** Openings looked at for one long enough for a message's bubbles (two months of daily windows). */
+const FIT_TRIES = 60;
+
+/**
+ * The first moment from `t` at which every window is open and still open `span` ms later
+ * (when the message's last bubble goes). Infinity when none of the next openings is long
+ * enough: without this bound, such a message would be moved from opening to opening forever.
+ */
+function nextFit(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[], span: number): number {
+  let at = nextOpen(t, s, recipient);
+  for (let i = 0; i < FIT_TRIES && at !== Infinity; i++) {
+    if (span === 0 || insideWindows(at + span, s, recipient)) return at;
+    at = nextOpen(at + span, s, recipient);
+  }
+  return Infinity;
+}
+
+function tooShort(body: string, gapMs: number): string {
+  const n = splitBubbles(body).length;
+  return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${n} bubbles (${Math.round(gapMs / 1000)} s apart): shorten the message or widen the hours, and approve it again`;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

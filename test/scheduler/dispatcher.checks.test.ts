@@ -12,6 +12,7 @@ import { SmsSendError, type OutboundSms, type SmsProvider } from '../../src/sms/
 import { silentLogger } from '../../src/log.ts';
 import { cancelCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { replanCampaign } from '../../src/scheduler/planner.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
@@ -338,17 +339,8 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       expect((await auditFor(db.pool, 'message', second)).map((a) => a.action)).toEqual(['rescheduled_window_closed']);
     });
 
-    it('a re-plan that fails does not fail the round: the messages keep the opening, and it is tried again after the next batch', async () => {
-      ctx.clock.set(WEDNESDAY_10AM_LA);
-      const first = await due({ settings });
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [first.campaignId]);
-      const batchId = Number(rows[0].id);
-      const second = await insertMessage(db.pool, {
-        campaignId: first.campaignId, batchId, status: 'approved', phone: customer.phone, customerId: customer.id,
-        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
-      });
-      // A real database error, in the re-plan only: it moves slots of messages already approved.
+    /** A real database error in re-plans of `campaignId` only (they move slots of messages already approved); returns its removal. */
+    async function refuseReplans(campaignId: number): Promise<() => Promise<void>> {
       await db.pool.query(`CREATE TABLE IF NOT EXISTS replan_refused (campaign_id bigint);
         CREATE OR REPLACE FUNCTION refuse_replan() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -358,29 +350,108 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
         END $$;
         DROP TRIGGER IF EXISTS refuse_replan ON campaign_messages;
         CREATE TRIGGER refuse_replan BEFORE UPDATE ON campaign_messages FOR EACH ROW EXECUTE FUNCTION refuse_replan();`);
-      await db.pool.query('INSERT INTO replan_refused VALUES ($1)', [first.campaignId]);
-      const warnings: string[] = [];
-      const infos: string[] = [];
-      const log = { ...silentLogger, warn: (m: string) => warnings.push(m), info: (m: string) => infos.push(m) };
+      await db.pool.query('INSERT INTO replan_refused VALUES ($1)', [campaignId]);
+      return async () => {
+        await db.pool.query('DELETE FROM replan_refused WHERE campaign_id = $1', [campaignId]);
+      };
+    }
+
+    /** Two messages of one campaign, the second stopped by the window closing while the first is sent. */
+    async function closingPair(batchId?: boolean) {
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings });
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      let batch: number | undefined;
+      if (batchId) {
+        const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [first.campaignId]);
+        batch = Number(rows[0].id);
+      }
+      const second = await insertMessage(db.pool, {
+        campaignId: first.campaignId, batchId: batch, status: 'approved', phone: customer.phone, customerId: customer.id,
+        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      });
+      return { campaignId: first.campaignId, second, batchId: batch };
+    }
+
+    function recordingLog() {
+      const lines: { level: string; msg: string }[] = [];
+      const at = (level: string) => (msg: string) => void lines.push({ level, msg });
+      return { lines, log: { ...silentLogger, info: at('info'), warn: at('warn'), error: at('error') } };
+    }
+
+    it('a re-plan that fails does not fail the round: the messages keep the opening, and it is tried again after the next batch', async () => {
+      const { campaignId, second, batchId } = await closingPair(true);
+      const allow = await refuseReplans(campaignId);
+      const { lines, log } = recordingLog();
       const dispatcher = new Dispatcher({ ...ctx, log }, slowProvider([]), { bubbleGapMs: 0, concurrency: 1 });
       try {
         expect(await dispatcher.runOnce()).toMatchObject({ claimed: 2, sent: 1, rescheduled: 1 });
-        expect(warnings).toEqual([expect.stringMatching(/could not re-plan a campaign after a window closed/)]);
+        expect(lines).toEqual([{ level: 'warn', msg: expect.stringMatching(/could not re-plan a campaign after a window closed/) }]);
         expect(await statusOf(db, second)).toMatchObject({ status: 'approved', scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
 
-        await db.pool.query('DELETE FROM replan_refused');
+        await allow();
+        lines.length = 0;
         await dispatcher.runOnce();
-        expect(infos).toContain('re-planned a campaign after a window closed on its messages');
+        expect(lines).toEqual([{ level: 'info', msg: 're-planned a campaign after a window closed on its messages' }]);
         const { rows: progress } = await db.pool.query(`SELECT dedupe_key FROM chat_outbox WHERE kind = 'progress' AND batch_id = $1`, [batchId]);
         expect(progress.length).toBeGreaterThan(0);
         // Once done, it is not done again.
-        infos.length = 0;
+        lines.length = 0;
         await dispatcher.runOnce();
-        expect(infos).toEqual([]);
+        expect(lines).toEqual([]);
       } finally {
-        await db.pool.query('DROP TRIGGER IF EXISTS refuse_replan ON campaign_messages');
+        await allow();
       }
     });
+
+    it('a re-plan that keeps failing is given up after five tries, loudly (the messages keep their safe slot)', async () => {
+      const { campaignId, second } = await closingPair();
+      const allow = await refuseReplans(campaignId);
+      const { lines, log } = recordingLog();
+      const dispatcher = new Dispatcher({ ...ctx, log }, slowProvider([]), { bubbleGapMs: 0, concurrency: 1 });
+      try {
+        for (let i = 0; i < 7; i++) await dispatcher.runOnce();
+        expect(lines.map((l) => l.level)).toEqual(['warn', 'warn', 'warn', 'warn', 'error']);
+        expect(lines[4]!.msg).toMatch(/gave up re-planning a campaign after 5 failures/);
+        expect(await statusOf(db, second)).toMatchObject({ status: 'approved', scheduled_send_time: new Date('2025-07-17T16:00:00.000Z') });
+      } finally {
+        await allow();
+      }
+    });
+
+    it('a message whose bubbles fit in no opening goes to review instead of moving from opening to opening', async () => {
+      // Open 10:00 to 10:01 only; two bubbles a minute apart never fit.
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const m = await due({ settings: { businessHours: { start: 600, end: 601 } }, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out' });
+      const calls: string[] = [];
+      const stats = await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 60_000 }).runOnce();
+      expect(stats).toMatchObject({ claimed: 0, review: 1 });
+      expect(calls).toEqual([]);
+      const after = await statusOf(db, m.id);
+      expect(after).toMatchObject({ status: 'needs_review', attempts: 0 });
+      expect(after.last_error).toMatch(/long enough for its 2 bubbles \(60 s apart\)/);
+    });
+
+    it.runIf(engine === 'postgres')('a re-plan leaves a message another transaction holds as it is instead of waiting for it', async () => {
+      const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}` });
+      const slot = new Date(Date.parse(WEDNESDAY_10AM_LA) + 3_600_000);
+      const held = await insertMessage(db.pool, { campaignId, status: 'approved', scheduledAt: slot });
+      const free = await insertMessage(db.pool, { campaignId, status: 'approved', scheduledAt: slot });
+      const other = await db.pool.connect();
+      try {
+        // An opt-out (or a claim) in progress holds this one.
+        await other.query('BEGIN');
+        await other.query('SELECT id FROM campaign_messages WHERE id = $1 FOR UPDATE', [held]);
+        ctx.clock.set(WEDNESDAY_10AM_LA);
+        const planned = await db.tx((c) => replanCampaign(c, ctx, campaignId));
+        expect(planned).toBe(2);
+        await other.query('COMMIT');
+        expect(await statusOf(db, held)).toMatchObject({ scheduled_send_time: slot });
+        expect((await statusOf(db, free)).scheduled_send_time!.getTime()).toBeLessThan(slot.getTime());
+      } finally {
+        other.release();
+      }
+    }, 15_000);
 
     it.runIf(engine === 'postgres')('a window closing and a carrier opt-out in one batch never deadlock with an approval of a message to that phone', async () => {
       ctx.clock.set(WEDNESDAY_10AM_LA);
