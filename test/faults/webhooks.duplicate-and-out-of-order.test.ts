@@ -18,7 +18,7 @@ import { openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { blockActionsPayload, slackSignatureHeaders, startSlackPeer, type SlackPeer } from '../peers/slack.ts';
 import { TwilioPeer, twilioSignature } from '../peers/twilio.ts';
-import { checkInvariants, expectNoViolations } from './support/invariants.ts';
+import { checkInvariants, expectNoViolations, peerSends } from './support/invariants.ts';
 
 const PUBLIC_URL = 'https://smsops.example.com';
 const SLACK_SECRET = 'dup-signing-secret';
@@ -183,7 +183,8 @@ describe('duplicate and out-of-order webhooks', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(answers()).toHaveLength(1);
 
-    const report = await checkInvariants(q, { config: service.ctx.config, sends: [], settled: false, windows: false, caps: false, campaignIds: [clickCampaign] });
+    // Approved inside business hours (on the real clock), the message may already have gone: the peer's list is what was sent.
+    const report = await checkInvariants(q, { config: service.ctx.config, sends: peerSends(twilio.messages), settled: false, windows: false, caps: false, campaignIds: [clickCampaign] });
     expectNoViolations(report);
   });
 });
