@@ -31,8 +31,9 @@ export async function sendCounts(
        count(*) FILTER (WHERE status IN ('sent', 'delivered', 'undelivered')
                           AND ($2::timestamptz IS NULL OR (sent_at >= $2 AND sent_at < $3)))::int AS sent,
        count(*) FILTER (WHERE status = 'delivered' AND ($2::timestamptz IS NULL OR (delivered_at >= $2 AND delivered_at < $3)))::int AS delivered,
+       -- By the attempt, stamped on the app's clock (updated_at is the database's, which a demo's fast clock leaves behind).
        count(*) FILTER (WHERE status IN ('failed', 'undelivered')
-                          AND ($2::timestamptz IS NULL OR (updated_at >= $2 AND updated_at < $3)))::int AS failed,
+                          AND ($2::timestamptz IS NULL OR (coalesce(last_attempt_at, sent_at) >= $2 AND coalesce(last_attempt_at, sent_at) < $3)))::int AS failed,
        count(*) FILTER (WHERE status IN ('approved', 'sending', 'unknown'))::int AS pending,
        count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
        count(*) FILTER (WHERE status = 'rejected')::int AS rejected,

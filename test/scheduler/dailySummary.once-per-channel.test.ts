@@ -32,11 +32,11 @@ describe.each(engines)('daily summary on %s', (engine) => {
   async function msg(
     campaignId: number,
     status: MessageStatus,
-    t: { sent?: Date; delivered?: Date; updated: Date; slot?: Date },
+    t: { sent?: Date; delivered?: Date; attempt?: Date; updated: Date; slot?: Date },
   ): Promise<number> {
     const id = await insertMessage(db.pool, { campaignId, status, scheduledAt: t.slot });
-    await db.pool.query('UPDATE campaign_messages SET sent_at = $2, delivered_at = $3, updated_at = $4 WHERE id = $1', [
-      id, t.sent ?? null, t.delivered ?? null, t.updated,
+    await db.pool.query('UPDATE campaign_messages SET sent_at = $2, delivered_at = $3, last_attempt_at = $4, updated_at = $5 WHERE id = $1', [
+      id, t.sent ?? null, t.delivered ?? null, t.attempt ?? t.sent ?? null, t.updated,
     ]);
     return id;
   }
@@ -57,7 +57,8 @@ describe.each(engines)('daily summary on %s', (engine) => {
     const y1 = await msg(a, 'delivered', { sent: YESTERDAY, delivered: YESTERDAY, updated: YESTERDAY });
     const y2 = await msg(a, 'delivered', { sent: YESTERDAY, delivered: YESTERDAY, updated: YESTERDAY });
     await msg(a, 'sent', { sent: YESTERDAY, updated: YESTERDAY });
-    await msg(a, 'failed', { updated: YESTERDAY });
+    // Failed at its attempt yesterday on the app's clock; the database stamped it on its own (real) clock.
+    await msg(a, 'failed', { attempt: YESTERDAY, updated: new Date() });
     const t1 = await msg(a, 'delivered', { sent: TODAY, delivered: TODAY, updated: TODAY });
     const t2 = await msg(a, 'delivered', { sent: TODAY, delivered: TODAY, updated: TODAY });
     await msg(a, 'delivered', { sent: TODAY, delivered: TODAY, updated: TODAY });
