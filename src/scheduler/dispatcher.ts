@@ -106,7 +106,8 @@ interface Claimed {
   campaignId: number;
   batchId: number | null;
   phone: string;
-  body: string;
+  /** The body split as it is sent (one SMS each), once, at the claim. */
+  bubbles: string[];
   attempts: number;
   /** What the claim checked the windows with: checked again right before each provider call. */
   settings: CampaignSettings;
@@ -131,13 +132,12 @@ export class Dispatcher {
   /** The send phase in progress: batches take turns, so at most `concurrency` provider calls are in flight. */
   private sending: Promise<unknown> = Promise.resolve();
   /**
-   * Campaigns with messages put back on the timeline for a window's next opening, and the
-   * instant to re-plan them from (the latest moment found closed): re-planned, so they do
+   * Campaigns with messages put back on the timeline for a window's next opening, the
+   * instant to re-plan them from (the latest moment found closed) and the re-plans that
+   * failed so far (given up after REPLAN_TRIES): re-planned, so they do
    * not all go at that opening at once.
    */
-  private readonly toReplan = new Map<number, number>();
-  /** Failed re-plans in a row, by campaign: given up after REPLAN_TRIES (the slots stay safe, only less paced). */
-  private readonly replanFailures = new Map<number, number>();
+  private readonly toReplan = new Map<number, { from: number; failures: number }>();
   constructor(
     private readonly ctx: AppContext,
     private readonly sms: SmsProvider,
@@ -222,7 +222,7 @@ export class Dispatcher {
     // back and is tried again after the next batch: meanwhile its messages keep a safe slot.
     const due = [...this.toReplan];
     this.toReplan.clear();
-    for (const [campaignId, from] of due) {
+    for (const [campaignId, { from, failures }] of due) {
       try {
         const planned = await this.ctx.db.tx(async (c) => {
           const n = await replanCampaign(c, this.ctx, campaignId, new Date(from));
@@ -230,25 +230,28 @@ export class Dispatcher {
           await enqueueProgress(c, [await latestBatchOf(c, campaignId)], this.ctx.clock.now());
           return n;
         });
-        this.replanFailures.delete(campaignId);
         this.ctx.log.info('re-planned a campaign after a window closed on its messages', { campaignId, planned });
       } catch (e) {
-        const failures = (this.replanFailures.get(campaignId) ?? 0) + 1;
         const err = coerceError(e);
-        if (failures < REPLAN_TRIES) {
-          this.replanFailures.set(campaignId, failures);
-          this.replanFrom(campaignId, from);
+        if (failures + 1 < REPLAN_TRIES) {
+          this.replanFrom(campaignId, from, failures + 1);
           this.ctx.log.warn('could not re-plan a campaign after a window closed on its messages (they keep the next opening; tried again after the next batch)', { campaignId, err });
         } else {
-          this.replanFailures.delete(campaignId);
-          this.ctx.log.error(`gave up re-planning a campaign after ${failures} failures: its messages keep the next opening, held only by the caps (resume the campaign to re-plan it)`, { campaignId, err });
+          this.ctx.log.error(`gave up re-planning a campaign after ${failures + 1} failures: its messages keep the next opening, held only by the caps (resume the campaign to re-plan it)`, { campaignId, err });
         }
       }
     }
   }
 
-  private replanFrom(campaignId: number, closedAt: number): void {
-    this.toReplan.set(campaignId, Math.max(closedAt, this.toReplan.get(campaignId) ?? closedAt));
+  /** Failures so far ride along, so a campaign whose re-plan keeps failing is given up in the end. */
+  private replanFrom(campaignId: number, closedAt: number, failures = 0): void {
+    const had = this.toReplan.get(campaignId);
+    this.toReplan.set(campaignId, { from: Math.max(closedAt, had?.from ?? closedAt), failures: Math.max(failures, had?.failures ?? 0) });
+  }
+
+  /** From a message's first SMS to its last. */
+  private bubbleSpan(bubbles: readonly string[]): number {
+    return (bubbles.length - 1) * this.opts.bubbleGapMs;
   }
 
   /** Waits for this process's previous claim to pass the pick turn; returns this claim's pass (idempotent). */
@@ -306,7 +309,7 @@ export class Dispatcher {
     const cancel = new Map<string, number[]>();
     const review: { cand: Candidate; reason: string }[] = [];
     const reslot: { id: number; at: number }[] = [];
-    const go: Candidate[] = [];
+    const go: (Candidate & { bubbles: string[] })[] = [];
     const lateMs = this.ctx.config.scheduler.maxLatenessMinutes * 60_000;
     for (const cand of candidates) {
       const s = settings.get(cand.campaign_id)!;
@@ -320,20 +323,21 @@ export class Dispatcher {
         const recipient = this.recipients.get(cand, s);
         // Late into a closed window (the dispatcher was down), or so close to its end that the
         // last bubble would fall after it (see send): move to when all windows open again.
-        const span = (splitBubbles(cand.body).length - 1) * this.opts.bubbleGapMs;
+        const bubbles = splitBubbles(cand.body);
+        const span = this.bubbleSpan(bubbles);
         const closedAt = !isOpen(s, recipient) ? now.getTime()
           : span > 0 && !insideWindows(now.getTime() + span, s, recipient) ? now.getTime() + span
           : undefined;
         if (closedAt !== undefined) {
           const at = nextFit(closedAt, s, recipient, span);
-          if (at === Infinity) review.push({ cand, reason: span > 0 ? tooShort(cand.body, this.opts.bubbleGapMs) : NEVER_OPEN });
+          if (at === Infinity) review.push({ cand, reason: span > 0 ? tooShort(bubbles.length, this.opts.bubbleGapMs) : NEVER_OPEN });
           else {
             reslot.push({ id: cand.id, at });
             this.replanFrom(Number(cand.campaign_id), closedAt);
           }
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
-          go.push(cand);
+          go.push({ ...cand, bubbles });
         } else {
           stats.held++;
           atCap.add(Number(cand.campaign_id));
@@ -374,7 +378,7 @@ export class Dispatcher {
         const s = settings.get(g.campaign_id)!;
         return {
           id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
-          phone: g.phone, body: g.body, attempts: fences.get(g.id)!, settings: s, recipient: this.recipients.get(g, s),
+          phone: g.phone, bubbles: g.bubbles, attempts: fences.get(g.id)!, settings: s, recipient: this.recipients.get(g, s),
         };
       });
   }
@@ -397,7 +401,7 @@ export class Dispatcher {
   }
 
   private async send(m: Claimed, claimedAt: number): Promise<Outcome> {
-    const bubbles = splitBubbles(m.body);
+    const bubbles = m.bubbles;
     const ids: string[] = [];
     let status = 'queued';
     for (const [i, body] of bubbles.entries()) {
@@ -412,7 +416,7 @@ export class Dispatcher {
       // The claim checked the windows; waiting for its batch's turn (or for the bubble gap)
       // can cross a window's end, and nothing may reach a phone after it. The first bubble
       // goes only if the last one would still be inside (it usually carries the opt-out text).
-      const lastAt = i === 0 ? at + (bubbles.length - 1) * this.opts.bubbleGapMs : at;
+      const lastAt = i === 0 ? at + this.bubbleSpan(bubbles) : at;
       const closedAt = [at, lastAt].find((t) => !insideWindows(t, m.settings, m.recipient));
       if (closedAt !== undefined) {
         if (ids.length === 0) return { m, ok: false, closedAt };
@@ -450,7 +454,7 @@ export class Dispatcher {
               provider_message_id: o.ids[0],
               extra_provider_ids: o.ids.slice(1),
               ...(o.partial && {
-                last_error: `only ${o.ids.length} of ${splitBubbles(o.m.body).length} bubbles went out: ${o.partial.message}`,
+                last_error: `only ${o.ids.length} of ${o.m.bubbles.length} bubbles went out: ${o.partial.message}`,
                 error_code: o.partial.providerCode ?? null,
               }),
             },
@@ -529,8 +533,7 @@ export class Dispatcher {
     const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
     const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
       this.replanFrom(o.m.campaignId, o.closedAt);
-      const span = (splitBubbles(o.m.body).length - 1) * this.opts.bubbleGapMs;
-      const at = nextFit(o.closedAt, o.m.settings, o.m.recipient, span);
+      const at = nextFit(o.closedAt, o.m.settings, o.m.recipient, this.bubbleSpan(o.m.bubbles));
       // No opening fits: the next claim finds it outside its windows and sends it for review.
       return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
     });
@@ -695,8 +698,7 @@ function nextFit(t: number, s: CampaignSettings, recipient: readonly RecipientWi
   return Infinity;
 }
 
-function tooShort(body: string, gapMs: number): string {
-  const n = splitBubbles(body).length;
+function tooShort(n: number, gapMs: number): string {
   return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${n} bubbles (${Math.round(gapMs / 1000)} s apart): shorten the message or widen the hours, and approve it again`;
 }
 

@@ -26,7 +26,8 @@ export async function planApprovedMessages(q: Queryable, ctx: AppContext, campai
 /**
  * Re-plans every approved (not yet claimed) message of the campaign from now (or from
  * `notBefore`, when later): after a resume, when hours, days, pacing or caps change, or when
- * a window closed on messages about to go. Returns how many got a slot.
+ * a window closed on messages about to go. Returns how many got a new slot (one another
+ * transaction holds keeps its slot).
  */
 export async function replanCampaign(q: Queryable, ctx: AppContext, campaignId: number, notBefore?: Date): Promise<number> {
   return plan(q, ctx, campaignId, 'replan', notBefore);
@@ -55,7 +56,7 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
     history,
     items,
   });
-  await writeSlots(q, result.slots);
+  const written = await writeSlots(q, result.slots, { skipHeld: replan });
   if (result.unplaceable.length) {
     await transitionMessages(q, {
       ids: result.unplaceable,
@@ -73,5 +74,5 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
   if (campaign.status === 'draft') {
     await setCampaignStatus(q, { id: campaignId, from: ['draft'], to: 'active', actor: 'scheduler', surface: 'system' });
   }
-  return result.slots.length;
+  return written;
 }

@@ -59,23 +59,28 @@ export async function timelineSince(q: Queryable, campaignId: number, since: Dat
   return rows.map((r) => r.t.getTime());
 }
 
-/** Writes slots (side effect: scheduled_send_time of still-approved messages; not a status change). */
-export async function writeSlots(q: Queryable, slots: { id: number; at: number }[]): Promise<number> {
+/**
+ * Writes slots (side effect: scheduled_send_time of still-approved messages; not a status
+ * change). `skipHeld` leaves rows another transaction holds (a claim taking them, a cancel,
+ * an opt-out) as they are instead of waiting: a re-plan holds the campaign row, and an
+ * approval locks its message before the campaign, so waiting there could close a deadlock.
+ * Only a re-plan may skip: its messages already have a slot, which stays.
+ */
+export async function writeSlots(q: Queryable, slots: { id: number; at: number }[], opts: { skipHeld?: boolean } = {}): Promise<number> {
   if (slots.length === 0) return 0;
-  // Rows another transaction holds (a claim taking them, a cancel, an opt-out) are left as
-  // they are rather than waited for: this caller holds the campaign row, and an approval
-  // locks its message before the campaign, so waiting here could close a deadlock.
   const { rowCount } = await q.query(
-    `WITH free AS (
-       SELECT id FROM campaign_messages WHERE id = ANY($1::bigint[]) AND status = 'approved' FOR UPDATE SKIP LOCKED
-     )
+    `${opts.skipHeld ? FREE_OF_OTHERS : ''}
      UPDATE campaign_messages m SET scheduled_send_time = v.at, updated_at = now()
      FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at)
-     WHERE m.id = v.id AND m.id IN (SELECT id FROM free) AND m.status = 'approved'`,
+     WHERE m.id = v.id AND m.status = 'approved' ${opts.skipHeld ? 'AND m.id IN (SELECT id FROM free)' : ''}`,
     [slots.map((s) => s.id), slots.map((s) => new Date(s.at))],
   );
   return rowCount ?? 0;
 }
+
+const FREE_OF_OTHERS = `WITH free AS (
+  SELECT id FROM campaign_messages WHERE id = ANY($1::bigint[]) AND status = 'approved' FOR UPDATE SKIP LOCKED
+)`;
 
 export interface Candidate {
   id: number;
