@@ -205,6 +205,7 @@ const envSchema = z.object({
   RATE_PER_HOUR: num('100', { min: 1, int: true }).default(100),
   RATE_PER_DAY: num('250', { min: 1, int: true }).default(250),
   SCHEDULER_TICK_SECONDS: num('10', { min: 0.05 }).default(10),
+  SEND_BUBBLE_GAP_SECONDS: num('3', { min: 0, max: 60 }).default(3),
   DAILY_SUMMARY_AT: z
     .string()
     .default('17:30')
@@ -282,7 +283,8 @@ export interface Config {
   /** Defaults for every campaign; per-campaign settings override them (see campaigns/settings). */
   readonly campaignDefaults: CampaignDefaults;
   /** dailySummaryAt: HH:MM in the business time zone, or null when the summary is off. */
-  readonly scheduler: { tickSeconds: number; dailySummaryAt: string | null; maxLatenessMinutes: number };
+  /** bubbleGapSeconds: between the SMS of one message's [BUBBLE] parts (the planner keeps room for them in the window). */
+  readonly scheduler: { tickSeconds: number; dailySummaryAt: string | null; maxLatenessMinutes: number; bubbleGapSeconds: number };
 }
 
 export class ConfigError extends AppError {
@@ -420,6 +422,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       tickSeconds: env.SCHEDULER_TICK_SECONDS,
       dailySummaryAt: env.DAILY_SUMMARY_AT,
       maxLatenessMinutes: env.MAX_LATENESS_MINUTES,
+      bubbleGapSeconds: env.SEND_BUBBLE_GAP_SECONDS,
     },
   };
   return deepFreeze(config);

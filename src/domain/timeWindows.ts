@@ -273,6 +273,27 @@ export function earliestCommon(schedules: readonly WindowSchedule[], t: number, 
 }
 
 /**
+ * The earliest instant >= `t` from which every schedule stays open for `spanMs` more (a
+ * message's bubbles go out over that span, the last one usually carrying the opt-out text),
+ * or Infinity when no common opening that long starts within `horizonMs`. With a zero span
+ * it is `earliestCommon`.
+ */
+export function earliestFit(schedules: readonly WindowSchedule[], t: number, spanMs: number, horizonMs = 40 * 86_400_000): number {
+  const limit = t + horizonMs;
+  let cur = t;
+  for (;;) {
+    cur = earliestCommon(schedules, cur, limit - cur);
+    if (cur > limit) return Infinity;
+    if (spanMs <= 0) return cur;
+    // Every schedule is open at cur: the common opening lasts until the first of them closes.
+    let close = Infinity;
+    for (const s of schedules) close = Math.min(close, s.next(cur).close);
+    if (close > cur + spanMs) return cur;
+    cur = close;
+  }
+}
+
+/**
  * Local calendar days in a zone, for calendar-day caps (days are 23 to 25 hours long
  * across DST): a day runs from the first instant its date shows to the next day's.
  */

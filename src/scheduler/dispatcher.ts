@@ -29,13 +29,12 @@ import { transitionMessage, transitionMessages } from '../db/queries/transition.
 import { coerceError } from '../errors.ts';
 import { incCounter } from '../http/metrics.ts';
 import { maskPhone } from '../domain/phone.ts';
-import { earliestCommon } from '../domain/timeWindows.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
 import { cancelPendingTo } from '../sms/inbound.ts';
 import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
-import { dayBoundaries, windowSchedule } from './plan.ts';
+import { dayBoundaries } from './plan.ts';
 import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
@@ -50,7 +49,7 @@ import {
   writeSlots,
   type Candidate,
 } from './queries.ts';
-import { insideWindows, RecipientWindows } from './recipients.ts';
+import { bubbleSpanMs, insideWindows, NEVER_OPEN, nextFit, RecipientWindows, tooShort } from './recipients.ts';
 import type { RecipientWindow } from '../domain/quietHours.ts';
 
 export interface DispatcherOptions {
@@ -58,7 +57,7 @@ export interface DispatcherOptions {
   batchSize: number;
   /** Provider calls in flight at once. */
   concurrency: number;
-  /** Pause between the bubbles of one message. */
+  /** Pause between the bubbles of one message (default: SEND_BUBBLE_GAP_SECONDS, which the planner leaves room for). */
   bubbleGapMs: number;
   /** A `sending` message older than this is presumed orphaned (its sender died): keep it far above the provider timeout. */
   leaseMs: number;
@@ -74,10 +73,9 @@ export interface DispatcherOptions {
   pipeline: number;
 }
 
-export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
+const DEFAULT_DISPATCHER_OPTIONS: Omit<DispatcherOptions, 'bubbleGapMs'> = {
   batchSize: 100,
   concurrency: 8,
-  bubbleGapMs: 3_000,
   leaseMs: 5 * 60_000,
   settleMs: 30_000,
   maxAttempts: 3,
@@ -143,7 +141,7 @@ export class Dispatcher {
     private readonly sms: SmsProvider,
     opts: Partial<DispatcherOptions> = {},
   ) {
-    this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, ...opts };
+    this.opts = { ...DEFAULT_DISPATCHER_OPTIONS, bubbleGapMs: ctx.config.scheduler.bubbleGapSeconds * 1000, ...opts };
   }
 
   /**
@@ -251,7 +249,7 @@ export class Dispatcher {
 
   /** From a message's first SMS to its last. */
   private bubbleSpan(bubbles: readonly string[]): number {
-    return (bubbles.length - 1) * this.opts.bubbleGapMs;
+    return bubbleSpanMs(bubbles.length, this.opts.bubbleGapMs);
   }
 
   /** Waits for this process's previous claim to pass the pick turn; returns this claim's pass (idempotent). */
@@ -671,36 +669,6 @@ export class Dispatcher {
 
 /** Re-plans tried in a row for one campaign before giving up (see replanRescheduled). */
 const REPLAN_TRIES = 5;
-
-const NEVER_OPEN =
-  "the campaign's business hours and the recipient's quiet hours never overlap: change the hours (or the customer's time zone) and approve it again";
-
-/** The first moment from `t` at which the campaign's business window and every recipient window are open (Infinity: never). */
-function nextOpen(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[]): number {
-  const schedules = [windowSchedule(s.timezone, s.businessHours, s.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
-  return earliestCommon(schedules, t);
-}
-
-/** Openings looked at for one long enough for a message's bubbles (two months of daily windows). */
-const FIT_TRIES = 60;
-
-/**
- * The first moment from `t` at which every window is open and still open `span` ms later
- * (when the message's last bubble goes). Infinity when none of the next openings is long
- * enough: without this bound, such a message would be moved from opening to opening forever.
- */
-function nextFit(t: number, s: CampaignSettings, recipient: readonly RecipientWindow[], span: number): number {
-  let at = nextOpen(t, s, recipient);
-  for (let i = 0; i < FIT_TRIES && at !== Infinity; i++) {
-    if (span === 0 || insideWindows(at + span, s, recipient)) return at;
-    at = nextOpen(at + span, s, recipient);
-  }
-  return Infinity;
-}
-
-function tooShort(n: number, gapMs: number): string {
-  return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${n} bubbles (${Math.round(gapMs / 1000)} s apart): shorten the message or widen the hours, and approve it again`;
-}
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

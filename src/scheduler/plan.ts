@@ -5,7 +5,8 @@
  *
  * Rules, in order of precedence:
  * - a slot lies inside the campaign's business window (its zone, hours and days) and
- *   inside every recipient window of that message (quiet hours, state law);
+ *   inside every recipient window of that message (quiet hours, state law), and they stay
+ *   open until the message's last bubble goes (its span);
  * - sliding per-minute and per-hour caps and the per-day cap (calendar day in the
  *   campaign's zone) are never exceeded, counting the sends already on the timeline;
  * - consecutive slots are at least a drawn gap apart (gapMin..gapMax seconds, plus with
@@ -17,7 +18,7 @@
 import type { TimeWindow } from '../config.ts';
 import { drawGap, type PacingSettings } from '../domain/pacing.ts';
 import type { RecipientWindow } from '../domain/quietHours.ts';
-import { DayBoundaries, earliestCommon, WindowSchedule } from '../domain/timeWindows.ts';
+import { DayBoundaries, earliestCommon, earliestFit, WindowSchedule } from '../domain/timeWindows.ts';
 
 export interface PlanSettings extends PacingSettings {
   timezone: string;
@@ -32,6 +33,8 @@ export interface PlanItem {
   id: number;
   /** Windows the recipient's slot must fall in (empty: none beyond business hours). */
   recipient: readonly RecipientWindow[];
+  /** From its first bubble to its last (ms): every window must stay open that long after the slot. */
+  spanMs?: number;
 }
 
 export interface PlanInput {
@@ -59,6 +62,8 @@ export interface PlanResult {
   slots: PlannedSlot[];
   /** Items that no window lets through within the horizon (e.g. recipient window never meets business hours). */
   unplaceable: number[];
+  /** Those of `unplaceable` whose windows do meet, but never for long enough for their bubbles. */
+  tooShort: number[];
 }
 
 const MINUTE = 60_000;
@@ -91,6 +96,7 @@ export function dayBoundaries(zone: string): DayBoundaries {
 
 interface Lane {
   schedules: WindowSchedule[];
+  spanMs: number;
   items: number[]; // indexes into input.items, in order
   head: number;
   /** Earliest allowed instant for the head, valid for any cursor <= it. */
@@ -104,14 +110,15 @@ export function planSlots(input: PlanInput): PlanResult {
   const days = dayBoundaries(s.timezone);
   const times: number[] = [...(input.history ?? [])];
 
-  // Messages with the same recipient windows share a lane (a handful of lanes per campaign).
+  // Messages with the same recipient windows and bubble span share a lane (a handful of lanes per campaign).
   const lanes = new Map<string, Lane>();
   for (let index = 0; index < input.items.length; index++) {
-    const recipient = input.items[index]!.recipient;
-    const key = laneKey(recipient);
+    const { recipient, spanMs = 0 } = input.items[index]!;
+    const key = `${spanMs}/${laneKey(recipient)}`;
     let lane = lanes.get(key);
     if (!lane) {
-      lane = { schedules: [business, ...recipient.map((r) => windowSchedule(r.zone, r.window))], items: [], head: 0, earliest: -Infinity };
+      const schedules = [business, ...recipient.map((r) => windowSchedule(r.zone, r.window))];
+      lane = { schedules, spanMs, items: [], head: 0, earliest: -Infinity };
       lanes.set(key, lane);
     }
     lane.items.push(index);
@@ -131,15 +138,21 @@ export function planSlots(input: PlanInput): PlanResult {
   const limit = input.notBefore + HORIZON_MS;
   const slots: PlannedSlot[] = [];
   const unplaceable: number[] = [];
+  const tooShort: number[] = [];
 
   while (open.length) {
     // The lane that can go earliest; ties go to the message that came first.
     let best: Lane | undefined;
     for (let i = open.length - 1; i >= 0; i--) {
       const lane = open[i]!;
-      if (lane.earliest < cursor) lane.earliest = earliestCommon(lane.schedules, cursor);
+      if (lane.earliest < cursor) lane.earliest = earliestFit(lane.schedules, cursor, lane.spanMs);
       if (lane.earliest === Infinity || lane.earliest > limit) {
-        for (let k = lane.head; k < lane.items.length; k++) unplaceable.push(input.items[lane.items[k]!]!.id);
+        const short = lane.spanMs > 0 && earliestCommon(lane.schedules, cursor) <= limit;
+        for (let k = lane.head; k < lane.items.length; k++) {
+          const id = input.items[lane.items[k]!]!.id;
+          unplaceable.push(id);
+          if (short) tooShort.push(id);
+        }
         open.splice(i, 1);
         continue;
       }
@@ -168,7 +181,7 @@ export function planSlots(input: PlanInput): PlanResult {
     cursor = t + g.seconds * 1000;
     reason = g.pause ? 'pause' : 'gap';
   }
-  return { slots, unplaceable };
+  return { slots, unplaceable, tooShort };
 }
 
 /** Identifies a set of recipient windows regardless of order. */

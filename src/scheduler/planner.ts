@@ -10,7 +10,8 @@ import { setCampaignStatus } from '../db/queries/campaigns.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
 import { planSlots, type PlanItem } from './plan.ts';
 import { approvedToPlan, lastSlot, lockCampaign, timelineSince, writeSlots } from './queries.ts';
-import { windowsFor } from './recipients.ts';
+import { splitBubbles } from '../sms/bubbles.ts';
+import { bubbleSpanMs, NEVER_OPEN, tooShort, windowsFor } from './recipients.ts';
 
 const CAP_LOOKBACK_MS = 26 * 3_600_000; // a local day is at most 25 hours long
 
@@ -44,8 +45,12 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
 
   const previous = await lastSlot(q, campaignId, replan);
   const history = await timelineSince(q, campaignId, new Date(from - CAP_LOOKBACK_MS), replan);
+  const gapMs = ctx.config.scheduler.bubbleGapSeconds * 1000;
+  const bubbles = new Map(messages.map((m) => [Number(m.id), splitBubbles(m.body).length]));
   const items: PlanItem[] = [];
-  for (const m of messages) items.push({ id: Number(m.id), recipient: await windowsFor(m, settings) });
+  for (const m of messages) {
+    items.push({ id: Number(m.id), recipient: await windowsFor(m, settings), spanMs: bubbleSpanMs(bubbles.get(Number(m.id))!, gapMs) });
+  }
 
   const result = planSlots({
     settings,
@@ -57,18 +62,22 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
     items,
   });
   const written = await writeSlots(q, result.slots, { skipHeld: replan });
-  if (result.unplaceable.length) {
+  // Each message keeps why it fits nowhere (the same words the dispatcher uses).
+  const short = new Set(result.tooShort);
+  const reasons = new Map<string, number[]>();
+  for (const id of result.unplaceable) {
+    const reason = short.has(id) ? tooShort(bubbles.get(id)!, gapMs) : NEVER_OPEN;
+    reasons.set(reason, [...(reasons.get(reason) ?? []), id]);
+  }
+  for (const [reason, ids] of reasons) {
     await transitionMessages(q, {
-      ids: result.unplaceable,
+      ids,
       from: 'approved',
       to: 'needs_review',
       actor: 'scheduler',
       surface: 'system',
       action: 'unschedulable',
-      set: {
-        scheduled_send_time: null,
-        last_error: "no send time fits both the campaign's business hours and the recipient's quiet hours",
-      },
+      set: { scheduled_send_time: null, last_error: reason },
     });
   }
   if (campaign.status === 'draft') {

@@ -9,7 +9,8 @@ import type { AppContext } from '../context.ts';
 import { getCampaign } from '../db/queries/campaigns.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { planSlots, type PlanItem, type SlotReason } from './plan.ts';
-import { windowsFor } from './recipients.ts';
+import { splitBubbles } from '../sms/bubbles.ts';
+import { bubbleSpanMs, windowsFor } from './recipients.ts';
 import { lastSlot, timelineSince } from './queries.ts';
 
 export interface PreviewRow {
@@ -46,6 +47,7 @@ interface Row {
   scheduled_send_time: Date | null;
   segments: number;
   phone: string;
+  body: string;
   name: string | null;
   customer_timezone: string | null;
   customer_state: string | null;
@@ -58,7 +60,7 @@ export async function previewCampaign(ctx: AppContext, campaignId: number): Prom
   if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
   const settings = effectiveSettings(ctx.config, campaign.settings);
   const { rows } = await q.query<Row>(
-    `SELECT m.id, m.status, m.scheduled_send_time, m.segments, m.phone, cu.name,
+    `SELECT m.id, m.status, m.scheduled_send_time, m.segments, m.phone, m.body, cu.name,
             cu.timezone AS customer_timezone, cu.state AS customer_state
      FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id
      WHERE m.campaign_id = $1 AND m.status IN ('approved', 'suggested')
@@ -75,8 +77,11 @@ export async function previewCampaign(ctx: AppContext, campaignId: number): Prom
   }));
   let unplaceable = 0;
   if (rest.length) {
+    const gapMs = ctx.config.scheduler.bubbleGapSeconds * 1000;
     const items: PlanItem[] = [];
-    for (const r of rest) items.push({ id: Number(r.id), recipient: await windowsFor(r, settings) });
+    for (const r of rest) {
+      items.push({ id: Number(r.id), recipient: await windowsFor(r, settings), spanMs: bubbleSpanMs(splitBubbles(r.body).length, gapMs) });
+    }
     const prev = await lastSlot(q, campaignId, false);
     // Sends already made count against the caps too, as in the planner (a local day is at most 25 hours).
     const history = await timelineSince(q, campaignId, new Date(now - 26 * 3_600_000), false);

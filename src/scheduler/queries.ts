@@ -9,6 +9,7 @@ export const ON_TIMELINE = ['approved', 'sending', 'sent', 'delivered', 'undeliv
 export interface PlanningMessage {
   id: number;
   phone: string;
+  body: string;
   customer_timezone: string | null;
   customer_state: string | null;
 }
@@ -21,7 +22,7 @@ export async function lockCampaign(q: Queryable, campaignId: number): Promise<Ca
 /** Approved messages without a slot (or all approved ones, to re-plan), in timeline order. */
 export async function approvedToPlan(q: Queryable, campaignId: number, all: boolean): Promise<PlanningMessage[]> {
   const { rows } = await q.query<PlanningMessage>(
-    `SELECT m.id, m.phone, cu.timezone AS customer_timezone, cu.state AS customer_state
+    `SELECT m.id, m.phone, m.body, cu.timezone AS customer_timezone, cu.state AS customer_state
      FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id
      WHERE m.campaign_id = $1 AND m.status = 'approved' AND ($2 OR m.scheduled_send_time IS NULL)
      ORDER BY m.scheduled_send_time NULLS LAST, m.id`,

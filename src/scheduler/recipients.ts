@@ -1,6 +1,7 @@
 /** Recipient windows for a set of messages (quiet hours + state law in the recipient's zones). */
 import type { CampaignSettings } from '../campaigns/settings.ts';
 import { geoKey, locateRecipient, recipientWindows, type RecipientWindow } from '../domain/quietHours.ts';
+import { earliestFit, type WindowSchedule } from '../domain/timeWindows.ts';
 import { windowSchedule } from './plan.ts';
 
 export interface RecipientRef {
@@ -52,4 +53,31 @@ function placeKey(m: RecipientRef, s: CampaignSettings): string {
 export function insideWindows(t: number, settings: CampaignSettings, recipient: readonly RecipientWindow[]): boolean {
   if (!windowSchedule(settings.timezone, settings.businessHours, settings.businessDays).contains(t)) return false;
   return recipient.every((r) => windowSchedule(r.zone, r.window).contains(t));
+}
+
+/** The schedules a message's send must lie in: the campaign's business window and every recipient window. */
+function schedulesFor(settings: CampaignSettings, recipient: readonly RecipientWindow[]): WindowSchedule[] {
+  return [windowSchedule(settings.timezone, settings.businessHours, settings.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
+}
+
+/**
+ * The first moment from `t` at which every window is open and stays open `spanMs` more (until
+ * the message's last bubble), as the planner places slots; Infinity when no opening in the
+ * next 40 days is long enough.
+ */
+export function nextFit(t: number, settings: CampaignSettings, recipient: readonly RecipientWindow[], spanMs: number): number {
+  return earliestFit(schedulesFor(settings, recipient), t, spanMs);
+}
+
+/** From a message's first bubble to its last: the bubbles go `gapMs` apart. */
+export function bubbleSpanMs(bubbles: number, gapMs: number): number {
+  return Math.max(0, bubbles - 1) * gapMs;
+}
+
+/** Why a message fits no slot (kept on it as its last error, for review). */
+export const NEVER_OPEN =
+  "the campaign's business hours and the recipient's quiet hours never overlap: change the hours (or the customer's time zone) and approve it again";
+
+export function tooShort(bubbles: number, gapMs: number): string {
+  return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${bubbles} bubbles (${Math.round(gapMs / 1000)} s apart): shorten the message or widen the hours, and approve it again`;
 }

@@ -24,7 +24,7 @@ describe('config', () => {
       ratePerHour: 100,
       ratePerDay: 250,
     });
-    expect(c.scheduler).toEqual({ tickSeconds: 10, dailySummaryAt: '17:30', maxLatenessMinutes: 120 });
+    expect(c.scheduler).toEqual({ tickSeconds: 10, dailySummaryAt: '17:30', maxLatenessMinutes: 120, bubbleGapSeconds: 3 });
     expect(defaultSurface(c)).toEqual({ surface: 'console', channel: 'console' });
   });
 

@@ -1,7 +1,8 @@
 /**
  * The planner's guarantees, checked with fast-check against an independent luxon check:
- * never outside business hours or the recipient's window (windows that cross midnight,
- * both DST change days), gaps within bounds, caps never exceeded, deterministic.
+ * never outside business hours or the recipient's window, from a message's first bubble to
+ * its last (windows that cross midnight, both DST change days), gaps within bounds, caps
+ * never exceeded, deterministic.
  */
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
@@ -63,14 +64,25 @@ const settingsArb: fc.Arbitrary<PlanSettings> = fc
     ratePerDay: r.ratePerDay,
   }));
 
+// One SMS, a few bubbles seconds apart, or (rarely) bubbles spread over hours, so that some
+// openings are too short for them.
+const spanArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(0) },
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }).map((n) => n * 3_000) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 180 }).map((m) => m * 60_000) },
+);
+
 const inputArb: fc.Arbitrary<PlanInput> = fc.record({
   settings: settingsArb,
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
   // A start point, or up to a day and a half either side of one (to the minute).
   notBefore: fc.oneof(fc.constantFrom(...STARTS), fc.tuple(fc.constantFrom(...STARTS), fc.integer({ min: -2160, max: 2160 })).map(([t, m]) => t + m * 60_000)),
   items: fc
-    .array(fc.array(fc.record({ zone: fc.constantFrom(...ZONES), window: windowArb }), { maxLength: 2 }), { minLength: 1, maxLength: 25 })
-    .map((rs) => rs.map((recipient, i) => ({ id: i + 1, recipient }))),
+    .array(fc.record({ recipient: fc.array(fc.record({ zone: fc.constantFrom(...ZONES), window: windowArb }), { maxLength: 2 }), spanMs: spanArb }), {
+      minLength: 1,
+      maxLength: 25,
+    })
+    .map((rs) => rs.map((r, i) => ({ id: i + 1, ...r }))),
 });
 
 /** Independent of the planner's interval machinery: wall-clock minutes and weekdays from luxon. */
@@ -82,21 +94,49 @@ function inside(t: number, zone: string, w: TimeWindow, days: readonly number[] 
   return (m >= w.start && days.includes(local.weekday)) || (m < w.end && days.includes(prevDay));
 }
 
+/** Instants from a slot to its last bubble: both ends and every minute between (windows open and close on whole minutes). */
+function spanInstants(at: number, spanMs: number): number[] {
+  const out = [at];
+  for (let t = Math.ceil(at / 60_000) * 60_000; t < at + spanMs; t += 60_000) out.push(t);
+  if (spanMs > 0) out.push(at + spanMs);
+  return out;
+}
+
 describe('planner properties', () => {
-  it('never plans outside business hours or any recipient window', () => {
+  it('never plans outside business hours or any recipient window, from the first bubble to the last', () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const { slots } = planSlots(input);
         const byId = new Map(input.items.map((i) => [i.id, i]));
+        const st = input.settings;
         for (const s of slots) {
-          const st = input.settings;
-          if (!inside(s.at, st.timezone, st.businessHours, st.businessDays)) return false;
-          for (const r of byId.get(s.id)!.recipient) if (!inside(s.at, r.zone, r.window)) return false;
+          const item = byId.get(s.id)!;
+          for (const t of spanInstants(s.at, item.spanMs ?? 0)) {
+            if (!inside(t, st.timezone, st.businessHours, st.businessDays)) return false;
+            for (const r of item.recipient) if (!inside(t, r.zone, r.window)) return false;
+          }
           if (s.at < input.notBefore) return false;
         }
         return true;
       }),
       { numRuns: 80 },
+    );
+  });
+
+  it('says a message is too long for its windows only when they do meet, and a single SMS never is', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const { unplaceable, tooShort } = planSlots(input);
+        for (const id of tooShort) {
+          const item = input.items.find((i) => i.id === id)!;
+          expect(unplaceable).toContain(id);
+          expect(item.spanMs).toBeGreaterThan(0);
+          // Alone and without bubbles, the same message finds a slot.
+          const single = planSlots({ ...input, history: [], items: [{ ...item, spanMs: 0 }] });
+          expect(single.slots).toHaveLength(1);
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 
@@ -235,7 +275,46 @@ describe('planner examples', () => {
       notBefore: Date.parse('2025-07-15T16:00:00Z'),
       items: [{ id: 1, recipient: [{ zone: 'Asia/Tokyo', window: { start: 480, end: 1260 } }] }],
     });
-    expect(r).toEqual({ slots: [], unplaceable: [1] });
+    expect(r).toEqual({ slots: [], unplaceable: [1], tooShort: [] });
+  });
+
+  it('leaves room before the window closes for the last bubble, and moves the message to the next opening when there is none', () => {
+    const settings = { ...la, gapMinSeconds: 0, gapMaxSeconds: 0 };
+    // 19:59:50 in Los Angeles: one SMS still fits before 20:00, four bubbles 3 s apart do not (the last would go at 20:00:00).
+    const notBefore = Date.parse('2025-07-16T02:59:50Z');
+    const one = planSlots({ settings, seed: 1, notBefore, items: [{ id: 1, recipient: [] }] });
+    expect(new Date(one.slots[0]!.at).toISOString()).toBe('2025-07-16T02:59:50.000Z');
+    const fits = planSlots({ settings, seed: 1, notBefore, items: [{ id: 1, recipient: [], spanMs: 9_000 }] });
+    expect(new Date(fits.slots[0]!.at).toISOString()).toBe('2025-07-16T02:59:50.000Z');
+    const four = planSlots({ settings, seed: 1, notBefore, items: [{ id: 1, recipient: [], spanMs: 10_000 }] });
+    expect(new Date(four.slots[0]!.at).toISOString()).toBe('2025-07-16T16:00:00.000Z');
+    expect(four.slots[0]!.reason).toBe('window');
+  });
+
+  it('keeps a single SMS going while a message whose bubbles do not fit waits for the next opening', () => {
+    const settings = { ...la, gapMinSeconds: 0, gapMaxSeconds: 0 };
+    const notBefore = Date.parse('2025-07-16T02:59:50Z');
+    const r = planSlots({ settings, seed: 1, notBefore, items: [{ id: 1, recipient: [], spanMs: 30_000 }, { id: 2, recipient: [] }] });
+    expect(r.slots.map((s) => [s.id, new Date(s.at).toISOString()])).toEqual([
+      [2, '2025-07-16T02:59:50.000Z'],
+      [1, '2025-07-16T16:00:00.000Z'],
+    ]);
+  });
+
+  it('reports bubbles that no opening is long enough for as too short, apart from windows that never meet', () => {
+    const r = planSlots({
+      settings: { ...la, businessHours: { start: 540, end: 541 } },
+      seed: 3,
+      notBefore: Date.parse('2025-07-15T16:00:00Z'),
+      items: [
+        { id: 1, recipient: [], spanMs: 90_000 },
+        { id: 2, recipient: [], spanMs: 30_000 },
+        { id: 3, recipient: [{ zone: 'Asia/Tokyo', window: { start: 480, end: 1260 } }], spanMs: 90_000 },
+      ],
+    });
+    expect(r.slots.map((s) => s.id)).toEqual([2]);
+    expect(r.unplaceable.sort()).toEqual([1, 3]);
+    expect(r.tooShort).toEqual([1]);
   });
 
   it('plans 100k approvals in well under a second', () => {

@@ -1,0 +1,83 @@
+/**
+ * An approval plans a message with bubbles where its last bubble still falls inside both
+ * windows (SEND_BUBBLE_GAP_SECONDS apart), and sends one whose bubbles fit no opening to
+ * review at once, with the reason, instead of leaving it to the dispatcher to find out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/bot/actor.ts';
+import { approveMessage } from '../../src/bot/approvals.ts';
+import type { Database } from '../../src/db/database.ts';
+import { auditFor } from '../../src/db/queries/audit.ts';
+import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
+import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { previewCampaign } from '../../src/scheduler/preview.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { outboxFor, statusOf, testContext } from './support.ts';
+
+const dana: Actor = { id: 'U1', name: 'dana', surface: 'console', isApprover: true };
+/** Wednesday 19:59:50 in Los Angeles: ten seconds before the default business hours (09:00-20:00) close. */
+const TEN_SECONDS_BEFORE_CLOSE = '2025-07-17T02:59:50.000Z';
+const THURSDAY_9AM_LA = new Date('2025-07-17T16:00:00.000Z');
+
+describe.each(engines)('planning bubbles on %s', (engine) => {
+  let db: Database;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+  });
+  afterAll(() => db?.close());
+
+  async function suggested(bubbles: number, settings?: Record<string, unknown>) {
+    const campaignId = await insertCampaign(db.pool, { name: `bubbles${++n}-${engine}`, settings });
+    const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+    const parts = Array.from({ length: bubbles }, (_, i) => (i === bubbles - 1 ? 'Reply STOP to opt out' : `Part ${i + 1}.`));
+    const id = await insertMessage(db.pool, { campaignId, status: 'suggested', phone: customer.phone, customerId: customer.id, body: parts.join(' [BUBBLE] ') });
+    return { campaignId, id, phone: customer.phone };
+  }
+
+  it('keeps a message whose last bubble would go after closing time for the next opening, and sends a shorter one now', async () => {
+    const ctx = testContext(db, {}, TEN_SECONDS_BEFORE_CLOSE); // bubbles 3 s apart (the default)
+    const four = await suggested(4); // its last bubble at 19:59:59: fits
+    const five = await suggested(5); // its last bubble at 20:00:02: does not
+    expect(await approveMessage(ctx, dana, four.id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, five.id)).toMatchObject({ ok: true });
+    expect(await statusOf(db, four.id)).toMatchObject({ status: 'approved', scheduled_send_time: new Date(TEN_SECONDS_BEFORE_CLOSE) });
+    expect(await statusOf(db, five.id)).toMatchObject({ status: 'approved', scheduled_send_time: THURSDAY_9AM_LA });
+
+    // The preview agrees with the plan it did not make.
+    const preview = await previewCampaign(ctx, five.campaignId);
+    expect(preview.rows.map((r) => r.at)).toEqual([THURSDAY_9AM_LA]);
+
+    // The dispatcher sends the one that fits, every bubble, and leaves the other waiting.
+    const stats = await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).runOnce();
+    expect(stats).toMatchObject({ sent: 1, rescheduled: 0 });
+    expect(await outboxFor(db, four.phone)).toHaveLength(4);
+    expect(await outboxFor(db, five.phone)).toHaveLength(0);
+  });
+
+  it('sends a message whose bubbles fit no opening to review at approval, saying so', async () => {
+    // Open 09:00-09:01 only, bubbles a minute apart: three bubbles never fit, one SMS does.
+    const ctx = testContext(db, { SEND_BUBBLE_GAP_SECONDS: '60' }, TEN_SECONDS_BEFORE_CLOSE);
+    const narrow = { businessHours: { start: 540, end: 541 } };
+    const long = await suggested(3, narrow);
+    const single = await suggested(1, narrow);
+    expect(await approveMessage(ctx, dana, long.id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, single.id)).toMatchObject({ ok: true });
+    const after = await statusOf(db, long.id);
+    expect(after).toMatchObject({ status: 'needs_review', scheduled_send_time: null });
+    expect(after.last_error).toMatch(/long enough for its 3 bubbles \(60 s apart\)/);
+    expect((await auditFor(db.pool, 'message', long.id)).map((a) => a.action)).toEqual(['approved', 'unschedulable']);
+    expect(await statusOf(db, single.id)).toMatchObject({ status: 'approved', scheduled_send_time: THURSDAY_9AM_LA });
+  });
+
+  it('tells windows that never meet apart from bubbles that do not fit', async () => {
+    const ctx = testContext(db, {}, TEN_SECONDS_BEFORE_CLOSE);
+    // Business hours 06:00-07:00 in Los Angeles; the recipient may be texted from 08:00 only.
+    const m = await suggested(2, { businessHours: { start: 360, end: 420 } });
+    expect(await approveMessage(ctx, dana, m.id)).toMatchObject({ ok: true });
+    const after = await statusOf(db, m.id);
+    expect(after.status).toBe('needs_review');
+    expect(after.last_error).toMatch(/never overlap/);
+  });
+});
