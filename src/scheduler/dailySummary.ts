@@ -10,6 +10,7 @@ import type { ChatMessage } from '../bot/chatSurface.ts';
 import type { AppContext } from '../context.ts';
 import { enqueueChatPosts } from '../db/queries/outbox.ts';
 import { formatWhen } from './progress.ts';
+import { summaryCampaigns } from './queries.ts';
 import { sendCounts, type SendCounts } from './stats.ts';
 
 function delta(today: number, yesterday: number): string {
@@ -62,14 +63,7 @@ export async function runDailySummary(ctx: AppContext): Promise<number> {
   const today = now.startOf('day');
   const spanToday = { since: today.toJSDate(), until: today.plus({ days: 1 }).toJSDate() };
   const spanYesterday = { since: today.minus({ days: 1 }).toJSDate(), until: today.toJSDate() };
-  const { rows } = await ctx.db.pool.query<{ id: number; name: string; status: string; chat_surface: string; chat_channel: string }>(
-    `SELECT c.id, c.name, c.status, c.chat_surface, c.chat_channel FROM campaigns c
-     WHERE c.chat_surface IS NOT NULL AND c.chat_channel IS NOT NULL
-       AND (c.status IN ('active', 'paused')
-            OR EXISTS (SELECT 1 FROM campaign_messages m WHERE m.campaign_id = c.id AND m.updated_at >= $1))
-     ORDER BY c.chat_surface, c.chat_channel, c.name`,
-    [spanYesterday.since],
-  );
+  const rows = await summaryCampaigns(ctx.db.pool, spanYesterday.since);
   const channels = new Map<string, { surface: string; channel: string; lines: string[] }>();
   for (const c of rows) {
     const t = await sendCounts(ctx.db.pool, { campaignId: c.id }, spanToday);

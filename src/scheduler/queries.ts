@@ -279,3 +279,32 @@ export async function pendingIdsOfCampaign(q: Queryable, campaignId: number): Pr
   );
   return rows.map((r) => Number(r.id));
 }
+
+export interface SummaryCampaign {
+  id: number;
+  name: string;
+  status: string;
+  chat_surface: string;
+  chat_channel: string;
+}
+
+/**
+ * Campaigns the daily summary reports on, by channel: active or paused ones, and any other
+ * with activity since `since` (an attempt, a delivery or an inbound reply, stamped on the
+ * app's clock, so a demo's fast clock finds them too) or a message changed since then on
+ * the database's clock (a cancel, which stamps nothing else).
+ */
+export async function summaryCampaigns(q: Queryable, since: Date): Promise<SummaryCampaign[]> {
+  const { rows } = await q.query<SummaryCampaign>(
+    `SELECT c.id, c.name, c.status, c.chat_surface, c.chat_channel FROM campaigns c
+     WHERE c.chat_surface IS NOT NULL AND c.chat_channel IS NOT NULL
+       AND (c.status IN ('active', 'paused')
+            OR EXISTS (SELECT 1 FROM campaign_messages m WHERE m.campaign_id = c.id
+                         AND (m.updated_at >= $1 OR m.last_attempt_at >= $1 OR m.sent_at >= $1 OR m.delivered_at >= $1))
+            OR EXISTS (SELECT 1 FROM inbound_messages i JOIN campaign_messages m ON m.id = i.message_id
+                       WHERE m.campaign_id = c.id AND i.received_at >= $1))
+     ORDER BY c.chat_surface, c.chat_channel, c.name`,
+    [since],
+  );
+  return rows;
+}

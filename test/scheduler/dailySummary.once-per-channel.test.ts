@@ -79,6 +79,11 @@ describe.each(engines)('daily summary on %s', (engine) => {
     const c = await insertCampaign(db.pool, { name: 'Launch', chatSurface: 'slack', chatChannel: 'C0MARKETING' });
     await msg(c, 'approved', { updated: TODAY, slot: ETA });
 
+    // "Finale" (completed, console #wrapup): its last send delivered today on the app's clock,
+    // stamped long before on the database's (a demo's fast clock runs ahead of it).
+    const f = await insertCampaign(db.pool, { name: 'Finale', status: 'completed', chatSurface: 'console', chatChannel: 'wrapup' });
+    await msg(f, 'delivered', { sent: TODAY, delivered: TODAY, updated: LONG_AGO });
+
     // Finished long ago, or with no chat channel: no post.
     const d = await insertCampaign(db.pool, { name: 'Old', status: 'completed', chatSurface: 'console', chatChannel: 'archive' });
     await msg(d, 'delivered', { sent: LONG_AGO, delivered: LONG_AGO, updated: LONG_AGO });
@@ -96,7 +101,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
   }
 
   it("posts one summary per channel with each campaign's day and its change from the day before", async () => {
-    expect(await runDailySummary(ctx)).toBe(2);
+    expect(await runDailySummary(ctx)).toBe(3);
     // Every channel's post carries the 14-day activity chart (a PNG, with its alt text).
     const chart = {
       filename: 'activity-2025-07-16.png',
@@ -117,6 +122,16 @@ describe.each(engines)('daily summary on %s', (engine) => {
                 'opt-outs 1 (+1 vs yesterday); pending 2, ETA Thu 07/17 10:15 AM',
             ].join('\n'),
             image: chart,
+          },
+        },
+      },
+      {
+        surface: 'console', kind: 'channel', dedupe_key: 'summary:console:wrapup:2025-07-16', batch_id: null,
+        payload: {
+          channel: 'wrapup',
+          message: {
+            title: 'Daily summary 2025-07-16', tone: 'info', image: chart,
+            text: '*Finale* (completed): sent 1 (+1 vs yesterday), delivered 1 (+1 vs yesterday), failed 0, replies 0, opt-outs 0; pending 0',
           },
         },
       },
@@ -142,6 +157,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
     expect(await runDailySummary(restarted)).toBe(0);
     expect((await summaries('2025-07-16')).map((r) => r.dedupe_key)).toEqual([
       'summary:console:ops:2025-07-16',
+      'summary:console:wrapup:2025-07-16',
       'summary:slack:C0MARKETING:2025-07-16',
     ]);
   });
@@ -178,13 +194,21 @@ describe.each(engines)('daily summary on %s', (engine) => {
   it('two instances running at once post once per channel, and the next day gets its own posts', async () => {
     const nextDay = () => ({ ...ctx, clock: new ManualClock('2025-07-18T00:30:00.000Z') });
     const counts = await Promise.all([runDailySummary(nextDay()), runDailySummary(nextDay()), runDailySummary(nextDay())]);
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(3);
     const rows = await summaries('2025-07-17');
-    expect(rows.map((r) => r.dedupe_key)).toEqual(['summary:console:ops:2025-07-17', 'summary:slack:C0MARKETING:2025-07-17']);
+    expect(rows.map((r) => r.dedupe_key)).toEqual([
+      'summary:console:ops:2025-07-17',
+      'summary:console:wrapup:2025-07-17',
+      'summary:slack:C0MARKETING:2025-07-17',
+    ]);
+    // Finale finished yesterday (on the app's clock): its last day still shows, as a change.
+    expect(rows[1]!.payload.message.text).toBe(
+      '*Finale* (completed): sent 0 (-1 vs yesterday), delivered 0 (-1 vs yesterday), failed 0, replies 0, opt-outs 0; pending 0',
+    );
     // The 17th compared with the 16th: Winback's day is all minus.
     expect(rows[0]!.payload.message.text).toContain(
       '*Winback* (active): sent 0 (-5 vs yesterday), delivered 0 (-4 vs yesterday), failed 0 (-1 vs yesterday), replies 0 (-2 vs yesterday), opt-outs 0 (-1 vs yesterday); pending 2',
     );
-    expect(await summaries('2025-07-16')).toHaveLength(2);
+    expect(await summaries('2025-07-16')).toHaveLength(3);
   });
 });
