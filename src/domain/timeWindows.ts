@@ -272,6 +272,15 @@ export function earliestCommon(schedules: readonly WindowSchedule[], t: number, 
   }
 }
 
+/** Whether every schedule is open at `t` and stays open for `spanMs` more (without a gap). */
+export function openThrough(schedules: readonly WindowSchedule[], t: number, spanMs: number): boolean {
+  for (const s of schedules) {
+    const iv = s.next(t);
+    if (iv.open > t || iv.close <= t + spanMs) return false;
+  }
+  return true;
+}
+
 /**
  * The earliest instant >= `t` from which every schedule stays open for `spanMs` more (a
  * message's bubbles go out over that span, the last one usually carrying the opt-out text),

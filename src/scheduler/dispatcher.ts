@@ -49,7 +49,7 @@ import {
   writeSlots,
   type Candidate,
 } from './queries.ts';
-import { bubbleSpanMs, insideWindows, NEVER_OPEN, nextFit, RecipientWindows, tooShort } from './recipients.ts';
+import { bubbleSpanMs, insideWindows, nextFit, RecipientWindows, slotSpanMs, unfitReason, windowsOpenThrough } from './recipients.ts';
 import type { RecipientWindow } from '../domain/quietHours.ts';
 
 export interface DispatcherOptions {
@@ -252,6 +252,11 @@ export class Dispatcher {
     return bubbleSpanMs(bubbles.length, this.opts.bubbleGapMs);
   }
 
+  /** Where a message is put back on the timeline: windows open for its bubbles with a margin, as the planner places it. */
+  private nextSlot(t: number, m: { bubbles: readonly string[]; settings: CampaignSettings; recipient: readonly RecipientWindow[] }): number {
+    return nextFit(t, m.settings, m.recipient, slotSpanMs(m.bubbles.length, this.opts.bubbleGapMs));
+  }
+
   /** Waits for this process's previous claim to pass the pick turn; returns this claim's pass (idempotent). */
   private async takePickTurn(): Promise<() => void> {
     const previous = this.pickTurn;
@@ -323,15 +328,13 @@ export class Dispatcher {
         // last bubble would fall after it (see send): move to when all windows open again.
         const bubbles = splitBubbles(cand.body);
         const span = this.bubbleSpan(bubbles);
-        const closedAt = !isOpen(s, recipient) ? now.getTime()
-          : span > 0 && !insideWindows(now.getTime() + span, s, recipient) ? now.getTime() + span
-          : undefined;
-        if (closedAt !== undefined) {
-          const at = nextFit(closedAt, s, recipient, span);
-          if (at === Infinity) review.push({ cand, reason: span > 0 ? tooShort(bubbles.length, this.opts.bubbleGapMs) : NEVER_OPEN });
+        const t = now.getTime();
+        if (!isOpen(s, recipient) || (span > 0 && !windowsOpenThrough(t, s, recipient, span))) {
+          const at = this.nextSlot(t, { bubbles, settings: s, recipient });
+          if (at === Infinity) review.push({ cand, reason: unfitReason(t, s, recipient, bubbles.length, this.opts.bubbleGapMs) });
           else {
             reslot.push({ id: cand.id, at });
-            this.replanFrom(Number(cand.campaign_id), closedAt);
+            this.replanFrom(Number(cand.campaign_id), t);
           }
         } else if ((room.get(cand.campaign_id) ?? 0) > 0) {
           room.set(cand.campaign_id, room.get(cand.campaign_id)! - 1);
@@ -413,11 +416,10 @@ export class Dispatcher {
       }
       // The claim checked the windows; waiting for its batch's turn (or for the bubble gap)
       // can cross a window's end, and nothing may reach a phone after it. The first bubble
-      // goes only if the last one would still be inside (it usually carries the opt-out text).
-      const lastAt = i === 0 ? at + this.bubbleSpan(bubbles) : at;
-      const closedAt = [at, lastAt].find((t) => !insideWindows(t, m.settings, m.recipient));
-      if (closedAt !== undefined) {
-        if (ids.length === 0) return { m, ok: false, closedAt };
+      // goes only if the windows stay open until the last one (it usually carries the opt-out text).
+      const open = i === 0 ? windowsOpenThrough(at, m.settings, m.recipient, this.bubbleSpan(bubbles)) : insideWindows(at, m.settings, m.recipient);
+      if (!open) {
+        if (ids.length === 0) return { m, ok: false, closedAt: at };
         const error = new SmsSendError('permanent', 'window_closed', 'a sending window closed between its bubbles; the rest were not sent');
         return { m, ok: true, ids, status, partial: error };
       }
@@ -531,7 +533,7 @@ export class Dispatcher {
     const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
     const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
       this.replanFrom(o.m.campaignId, o.closedAt);
-      const at = nextFit(o.closedAt, o.m.settings, o.m.recipient, this.bubbleSpan(o.m.bubbles));
+      const at = this.nextSlot(o.closedAt, o.m);
       // No opening fits: the next claim finds it outside its windows and sends it for review.
       return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
     });

@@ -147,7 +147,7 @@ export function planSlots(input: PlanInput): PlanResult {
       const lane = open[i]!;
       if (lane.earliest < cursor) lane.earliest = earliestFit(lane.schedules, cursor, lane.spanMs);
       if (lane.earliest === Infinity || lane.earliest > limit) {
-        const short = lane.spanMs > 0 && earliestCommon(lane.schedules, cursor) <= limit;
+        const short = lane.spanMs > 0 && lane.earliest === Infinity && earliestCommon(lane.schedules, cursor) <= limit;
         for (let k = lane.head; k < lane.items.length; k++) {
           const id = input.items[lane.items[k]!]!.id;
           unplaceable.push(id);

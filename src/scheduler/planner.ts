@@ -11,7 +11,7 @@ import { transitionMessages } from '../db/queries/transition.ts';
 import { planSlots, type PlanItem } from './plan.ts';
 import { approvedToPlan, lastSlot, lockCampaign, timelineSince, writeSlots } from './queries.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
-import { bubbleSpanMs, NEVER_OPEN, tooShort, windowsFor } from './recipients.ts';
+import { NEVER_OPEN, slotSpanMs, tooShort, windowsFor } from './recipients.ts';
 
 const CAP_LOOKBACK_MS = 26 * 3_600_000; // a local day is at most 25 hours long
 
@@ -49,7 +49,7 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
   const bubbles = new Map(messages.map((m) => [Number(m.id), splitBubbles(m.body).length]));
   const items: PlanItem[] = [];
   for (const m of messages) {
-    items.push({ id: Number(m.id), recipient: await windowsFor(m, settings), spanMs: bubbleSpanMs(bubbles.get(Number(m.id))!, gapMs) });
+    items.push({ id: Number(m.id), recipient: await windowsFor(m, settings), spanMs: slotSpanMs(bubbles.get(Number(m.id))!, gapMs) });
   }
 
   const result = planSlots({
@@ -67,7 +67,9 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
   const reasons = new Map<string, number[]>();
   for (const id of result.unplaceable) {
     const reason = short.has(id) ? tooShort(bubbles.get(id)!, gapMs) : NEVER_OPEN;
-    reasons.set(reason, [...(reasons.get(reason) ?? []), id]);
+    const ids = reasons.get(reason);
+    if (ids) ids.push(id);
+    else reasons.set(reason, [id]);
   }
   for (const [reason, ids] of reasons) {
     await transitionMessages(q, {

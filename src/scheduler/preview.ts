@@ -10,7 +10,7 @@ import { getCampaign } from '../db/queries/campaigns.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { planSlots, type PlanItem, type SlotReason } from './plan.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
-import { bubbleSpanMs, windowsFor } from './recipients.ts';
+import { slotSpanMs, windowsFor } from './recipients.ts';
 import { lastSlot, timelineSince } from './queries.ts';
 
 export interface PreviewRow {
@@ -80,7 +80,7 @@ export async function previewCampaign(ctx: AppContext, campaignId: number): Prom
     const gapMs = ctx.config.scheduler.bubbleGapSeconds * 1000;
     const items: PlanItem[] = [];
     for (const r of rest) {
-      items.push({ id: Number(r.id), recipient: await windowsFor(r, settings), spanMs: bubbleSpanMs(splitBubbles(r.body).length, gapMs) });
+      items.push({ id: Number(r.id), recipient: await windowsFor(r, settings), spanMs: slotSpanMs(splitBubbles(r.body).length, gapMs) });
     }
     const prev = await lastSlot(q, campaignId, false);
     // Sends already made count against the caps too, as in the planner (a local day is at most 25 hours).

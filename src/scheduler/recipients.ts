@@ -1,7 +1,7 @@
 /** Recipient windows for a set of messages (quiet hours + state law in the recipient's zones). */
 import type { CampaignSettings } from '../campaigns/settings.ts';
 import { geoKey, locateRecipient, recipientWindows, type RecipientWindow } from '../domain/quietHours.ts';
-import { earliestFit, type WindowSchedule } from '../domain/timeWindows.ts';
+import { earliestFit, openThrough, type WindowSchedule } from '../domain/timeWindows.ts';
 import { windowSchedule } from './plan.ts';
 
 export interface RecipientRef {
@@ -60,10 +60,14 @@ function schedulesFor(settings: CampaignSettings, recipient: readonly RecipientW
   return [windowSchedule(settings.timezone, settings.businessHours, settings.businessDays), ...recipient.map((r) => windowSchedule(r.zone, r.window))];
 }
 
+/** Whether every window is open at `t` and stays open `spanMs` more, without a gap (until a message's last bubble). */
+export function windowsOpenThrough(t: number, settings: CampaignSettings, recipient: readonly RecipientWindow[], spanMs: number): boolean {
+  return openThrough(schedulesFor(settings, recipient), t, spanMs);
+}
+
 /**
- * The first moment from `t` at which every window is open and stays open `spanMs` more (until
- * the message's last bubble), as the planner places slots; Infinity when no opening in the
- * next 40 days is long enough.
+ * The first moment from `t` at which every window is open and stays open `spanMs` more, as
+ * the planner places slots; Infinity when no opening in the next 40 days is long enough.
  */
 export function nextFit(t: number, settings: CampaignSettings, recipient: readonly RecipientWindow[], spanMs: number): number {
   return earliestFit(schedulesFor(settings, recipient), t, spanMs);
@@ -74,10 +78,28 @@ export function bubbleSpanMs(bubbles: number, gapMs: number): number {
   return Math.max(0, bubbles - 1) * gapMs;
 }
 
-/** Why a message fits no slot (kept on it as its last error, for review). */
+/**
+ * Room a slot leaves after a message's last bubble: a claim that comes a little late (the
+ * tick, its batch's turn) or slow provider calls between the bubbles still end inside the
+ * windows. Without it, a slot planned to the second would be refused by a claim one second
+ * late, moved to the same moment of the next opening, and refused again.
+ */
+export const BUBBLE_MARGIN_MS = 60_000;
+
+/** How long the windows must stay open after a slot for a message of `bubbles` bubbles (one SMS: no longer than its instant). */
+export function slotSpanMs(bubbles: number, gapMs: number): number {
+  return bubbles > 1 ? bubbleSpanMs(bubbles, gapMs) + BUBBLE_MARGIN_MS : 0;
+}
+
+/** Why a message fits no slot from `t` (kept on it as its last error, for review). */
+export function unfitReason(t: number, settings: CampaignSettings, recipient: readonly RecipientWindow[], bubbles: number, gapMs: number): string {
+  return bubbles > 1 && nextFit(t, settings, recipient, 0) !== Infinity ? tooShort(bubbles, gapMs) : NEVER_OPEN;
+}
+
 export const NEVER_OPEN =
   "the campaign's business hours and the recipient's quiet hours never overlap: change the hours (or the customer's time zone) and approve it again";
 
 export function tooShort(bubbles: number, gapMs: number): string {
-  return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${bubbles} bubbles (${Math.round(gapMs / 1000)} s apart): shorten the message or widen the hours, and approve it again`;
+  const gap = Number((gapMs / 1000).toFixed(1));
+  return `no opening of the campaign's business hours and the recipient's quiet hours is long enough for its ${bubbles} bubbles (${gap} s apart, and a minute to spare): shorten the message or widen the hours, and approve it again`;
 }

@@ -429,7 +429,21 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       expect(calls).toEqual([]);
       const after = await statusOf(db, m.id);
       expect(after).toMatchObject({ status: 'needs_review', attempts: 0 });
-      expect(after.last_error).toMatch(/long enough for its 2 bubbles \(60 s apart\)/);
+      expect(after.last_error).toMatch(/long enough for its 2 bubbles \(60 s apart, and a minute to spare\)/);
+    });
+
+    it('a message whose windows close and open again between its first and last bubble is not claimed', async () => {
+      // Open 00:00-23:59 every day, no quiet hours; at 23:58:30 both ends of a 90 s span are
+      // inside (23:58:30 and 00:00:00), but the window is shut from 23:59 to midnight.
+      ctx.clock.set('2025-07-17T06:58:30.000Z');
+      const wrap = { businessHours: { start: 0, end: 1439 }, businessDays: [1, 2, 3, 4, 5, 6, 7], recipientQuietHours: null };
+      const m = await due({ settings: wrap, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out' });
+      const calls: string[] = [];
+      const stats = await new Dispatcher(ctx, slowProvider(calls), { bubbleGapMs: 90_000 }).runOnce();
+      expect(stats).toMatchObject({ claimed: 0, rescheduled: 1 });
+      expect(calls).toEqual([]);
+      // Thursday 00:00 in Los Angeles: the first opening with room for both bubbles and the margin.
+      expect(await statusOf(db, m.id)).toMatchObject({ status: 'approved', attempts: 0, scheduled_send_time: new Date('2025-07-17T07:00:00.000Z') });
     });
 
     it.runIf(engine === 'postgres')('a re-plan leaves a message another transaction holds as it is instead of waiting for it', async () => {
