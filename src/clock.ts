@@ -1,6 +1,8 @@
 /** Time as a dependency: the scheduler, planner and tests share one notion of "now". */
 export interface Clock {
   now(): Date;
+  /** Waits `ms` of this clock's time (a fast clock waits less real time); absent: `ms` of real time. */
+  sleep?(ms: number): Promise<void>;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -34,5 +36,8 @@ export class ScaledClock implements Clock {
   }
   now(): Date {
     return new Date(this.start + (Date.now() - this.realStart) * this.factor);
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms / this.factor));
   }
 }

@@ -406,7 +406,8 @@ export class Dispatcher {
     const ids: string[] = [];
     let status = 'queued';
     for (const [i, body] of bubbles.entries()) {
-      if (i > 0 && this.opts.bubbleGapMs > 0) await sleep(this.opts.bubbleGapMs);
+      // The gap is the app's time (the planner left room for it): a demo's fast clock waits less.
+      if (i > 0 && this.opts.bubbleGapMs > 0) await (this.ctx.clock.sleep?.(this.opts.bubbleGapMs) ?? sleep(this.opts.bubbleGapMs));
       // A process frozen for most of its lease (SIGSTOP, a VM or GC pause) may have lost this
       // claim to another that already sent the message: it never starts a provider call then.
       const at = this.ctx.clock.now().getTime();

@@ -3,6 +3,7 @@
  * cancelled or sent back for review, and that the attempt is on record before the send.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ScaledClock } from '../../src/clock.ts';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { measureMessage } from '../../src/generator/lint.ts';
@@ -225,6 +226,21 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const s = await statusOf(db, m.id);
     expect(s.status).toBe('delivered');
     expect(s.extra_provider_ids).toHaveLength(2);
+  });
+
+  it("waits the bubble gap on the app's clock: a demo's fast clock waits less real time", async () => {
+    // 50x: the configured 3 s gap is 60 ms of real time (a real 3 s would be 150 s here).
+    const fast = { ...ctx, clock: new ScaledClock(50, ctx.clock.now()) };
+    const m = await due({ body: 'One. [BUBBLE] Two. [BUBBLE] Reply STOP to opt out' });
+    const stats = await new Dispatcher(fast, new OutboxSmsProvider(db.pool, fast.clock)).runOnce();
+    expect(stats).toMatchObject({ sent: 1 });
+    const { rows } = await db.pool.query<{ created_at: Date }>('SELECT created_at FROM sms_outbox WHERE message_id = $1 ORDER BY bubble', [m.id]);
+    expect(rows).toHaveLength(3);
+    for (let i = 1; i < rows.length; i++) {
+      const gap = rows[i]!.created_at.getTime() - rows[i - 1]!.created_at.getTime();
+      expect(gap).toBeGreaterThanOrEqual(2_000); // about the gap (timers round to the millisecond)
+      expect(gap).toBeLessThan(90_000);
+    }
   });
 
   it('a lower-case [bubble] splits the send exactly as lint counted it (no marker ever reaches a phone)', async () => {
