@@ -150,6 +150,6 @@ export function formatPreview(p: SchedulePreview, opts: { maxLines?: number } = 
     '',
     `First send: ${fmt(p.first!)}   Last send: ${fmt(p.last!)}   Duration: ${duration(p.durationMs)}   Pauses: ${p.pauses}`,
     `Estimated completion: ${fmt(p.estimatedCompletion!)}${hypothetical ? ` (${hypothetical} not yet approved or planned: shown as if approved now)` : ''}`,
-    ...(p.unplaceable ? [`${p.unplaceable} messages fit no sending window (business hours vs recipient quiet hours).`] : []),
+    ...(p.unplaceable ? [`${p.unplaceable} messages fit no sending window (business hours vs recipient quiet hours, or no opening long enough for their bubbles).`] : []),
   ].join('\n');
 }
