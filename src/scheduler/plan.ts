@@ -33,7 +33,7 @@ export interface PlanItem {
   id: number;
   /** Windows the recipient's slot must fall in (empty: none beyond business hours). */
   recipient: readonly RecipientWindow[];
-  /** From its first bubble to its last (ms): every window must stay open that long after the slot. */
+  /** How long (ms) every window must stay open after the slot: the message's bubbles and the margin after them (see slotSpanMs). */
   spanMs?: number;
 }
 
