@@ -395,6 +395,43 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       return { lines, log: { ...silentLogger, info: at('info'), warn: at('warn'), error: at('error') } };
     }
 
+    it('a failed send spends the error budget even when the record of a closed window after it fails', async () => {
+      // Open until 10:01; the first send fails permanently and takes two minutes, so the
+      // second finds the window closed. Putting the second back on the timeline then fails.
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+      const first = await due({ settings: { ...settings, errorBudget: 1, errorBudgetWindow: 10 } });
+      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const second = await insertMessage(db.pool, {
+        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
+        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      });
+      await db.pool.query(`CREATE OR REPLACE FUNCTION refuse_put_back() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF OLD.status = 'sending' AND NEW.status = 'approved' THEN RAISE EXCEPTION 'put-back refused for message %', NEW.id; END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_put_back BEFORE UPDATE ON campaign_messages FOR EACH ROW EXECUTE FUNCTION refuse_put_back();`);
+      const refusing: SmsProvider = {
+        name: 'outbox',
+        send: async () => {
+          ctx.clock.advance(120_000);
+          throw new SmsSendError('permanent', '21211', "The 'To' number is not a valid phone number.");
+        },
+        listSent: async () => [],
+      };
+      try {
+        await expect(new Dispatcher(ctx, refusing, { bubbleGapMs: 0, concurrency: 1 }).runOnce()).rejects.toThrow(/put-back refused/);
+      } finally {
+        await db.pool.query('DROP TRIGGER IF EXISTS refuse_put_back ON campaign_messages');
+      }
+      // The failure is on record and has paused the campaign: the budget ran before the put-back.
+      expect(await statusOf(db, first.id)).toMatchObject({ status: 'failed', error_code: '21211' });
+      const { rows } = await db.pool.query('SELECT status, paused_reason FROM campaigns WHERE id = $1', [first.campaignId]);
+      expect(rows[0]).toMatchObject({ status: 'paused', paused_reason: expect.stringMatching(/error budget spent/) });
+      // The put-back rolled back: the claim stays on record for its lease, then reconciliation.
+      expect(await statusOf(db, second)).toMatchObject({ status: 'sending', attempts: 1 });
+    });
+
     it('a re-plan that fails does not fail the round: the messages keep the opening, and it is tried again after the next batch', async () => {
       const { campaignId, second, batchId } = await closingPair(true);
       const allow = await refuseReplans(campaignId);
