@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { systemClock } from '../../clock.ts';
 import { generateBatch, type GenerateResult } from '../../generator/index.ts';
 import { numberOption } from '../options.ts';
+import { bar, progressLine } from '../progress.ts';
 import { withDatabase } from '../runtime.ts';
 
 interface GenerateOptions {
@@ -35,7 +36,7 @@ export function registerGenerate(program: Command): void {
     .action(async (opts: GenerateOptions) => {
       await withDatabase(async (db, config, log) => {
         const ctx = { config, db, log, clock: systemClock };
-        const bar = !opts.json && process.stderr.isTTY ? progressBar() : undefined;
+        const progress = progressLine(!opts.json && process.stderr.isTTY === true);
         const result = await generateBatch(
           ctx,
           {
@@ -51,8 +52,8 @@ export function registerGenerate(program: Command): void {
             actor: `cli:${userInfo().username}`,
             surface: 'cli',
           },
-          bar?.update,
-        ).finally(() => bar?.done());
+          progress && ((done, total) => progress.show(bar(done, total))),
+        ).finally(() => progress?.clear());
         process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : summary(opts, result));
       });
     });
@@ -79,20 +80,3 @@ function summary(opts: GenerateOptions, r: GenerateResult): string {
   }
   return lines.join('\n') + '\n';
 }
-
-/** A one-line progress bar on stderr (TTY only). */
-function progressBar() {
-  const width = 30;
-  let shown = false;
-  return {
-    update(done: number, total: number) {
-      const filled = Math.round((done / Math.max(total, 1)) * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
-      shown = true;
-    },
-    done() {
-      if (shown) process.stderr.write('\n');
-    },
-  };
-}
-
