@@ -24,7 +24,7 @@
 import { effectiveSettings, type CampaignSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
-import { optedOutPhones, setContactStatus } from '../db/queries/contactStatus.ts';
+import { setContactStatus } from '../db/queries/contactStatus.ts';
 import { transitionMessage, transitionMessages } from '../db/queries/transition.ts';
 import { coerceError } from '../errors.ts';
 import { incCounter } from '../http/metrics.ts';
@@ -46,9 +46,11 @@ import {
   lockDueCandidates,
   recentAttempts,
   unknownToReconcile,
+  unresolvedTo,
   writeSlots,
   type Candidate,
 } from './queries.ts';
+import { SendGuard, type SendVerdict } from './sendGuard.ts';
 import { bubbleSpanMs, insideWindows, nextFit, RecipientWindows, slotSpanMs, unfitReason, windowsOpenThrough } from './recipients.ts';
 import type { RecipientWindow } from '../domain/quietHours.ts';
 
@@ -115,6 +117,8 @@ interface Claimed {
 type Outcome =
   | { m: Claimed; ok: true; ids: string[]; status: string; partial?: SmsSendError }
   | { m: Claimed; ok: false; error: SmsSendError }
+  /** Nothing went: the last look found the number opted out, or its campaign cancelled, paused or in test mode. */
+  | { m: Claimed; ok: false; stopped: Exclude<SendVerdict, 'go'> }
   /** Nothing went: a window closed between the claim and the provider call. */
   | { m: Claimed; ok: false; closedAt: number };
 
@@ -200,11 +204,9 @@ export class Dispatcher {
       await this.replanRescheduled();
       return stats;
     }
-    // The opt-out look happens in this batch's turn, right before its provider calls (not before waiting for the turn).
-    const turn = this.sending.then(async () => {
-      const sendable = await this.dropOptedOut(claimed, stats);
-      return mapLimit(sendable, this.opts.concurrency, (m) => this.send(m, now.getTime()));
-    });
+    // The last look (opt-outs, the campaign's state) happens right before each provider call, not before waiting for the turn.
+    const guard = new SendGuard(this.ctx.db.pool, claimed);
+    const turn = this.sending.then(() => mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime(), guard)));
     this.sending = turn.catch(() => undefined);
     await this.record(await turn, stats);
     await this.replanRescheduled();
@@ -384,24 +386,7 @@ export class Dispatcher {
       });
   }
 
-  /** Last look right before the provider call: a STOP that landed after the claim still wins. */
-  private async dropOptedOut(claimed: Claimed[], stats: DispatchStats): Promise<Claimed[]> {
-    const out = await optedOutPhones(this.ctx.db.pool, claimed.map((m) => m.phone));
-    if (out.size === 0) return claimed;
-    const stopped = claimed.filter((m) => out.has(m.phone));
-    await this.ctx.db.tx(async (c) => {
-      const r = await transitionMessages(c, {
-        rows: stopped.map((m) => ({ id: m.id, attempts: m.attempts })), from: 'sending', to: 'cancelled',
-        actor: 'scheduler', surface: 'system', action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
-      });
-      stats.cancelled += r.moved.length;
-      const moved = new Set(r.moved.map((m) => m.id));
-      await enqueueCoalescedCards(c, stopped.filter((m) => moved.has(m.id)), this.ctx.clock.now());
-    });
-    return claimed.filter((m) => !out.has(m.phone));
-  }
-
-  private async send(m: Claimed, claimedAt: number): Promise<Outcome> {
+  private async send(m: Claimed, claimedAt: number, guard: SendGuard): Promise<Outcome> {
     const bubbles = m.bubbles;
     const ids: string[] = [];
     let status = 'queued';
@@ -414,6 +399,20 @@ export class Dispatcher {
       if (at - claimedAt > this.opts.leaseMs / 2) {
         const error = new SmsSendError('unknown', 'claim_expired', 'its claim grew too old before the provider call (was this process paused?); left to reconciliation');
         return ids.length ? { m, ok: true, ids, status, partial: error } : { m, ok: false, error };
+      }
+      // A STOP (before any bubble), or a cancel, pause or test mode (before the first), that landed after the claim wins.
+      let verdict: SendVerdict;
+      try {
+        verdict = await guard.verdict(m, i === 0);
+      } catch (e) {
+        // The database did not answer: nothing goes without the look; reconciliation confirms nothing went.
+        const error = new SmsSendError('unknown', 'look_failed', `the last look before the provider call failed: ${coerceError(e).message}`, { cause: e });
+        return ids.length ? { m, ok: true, ids, status, partial: error } : { m, ok: false, error };
+      }
+      if (verdict !== 'go') {
+        if (ids.length === 0) return { m, ok: false, stopped: verdict };
+        const error = new SmsSendError('permanent', 'opted_out', 'the recipient opted out between its bubbles; the rest were not sent');
+        return { m, ok: true, ids, status, partial: error };
       }
       // The claim checked the windows; waiting for its batch's turn (or for the bubble gap)
       // can cross a window's end, and nothing may reach a phone after it. The first bubble
@@ -510,6 +509,19 @@ export class Dispatcher {
           });
         }
       }
+      // The last look found the number opted out, or the campaign cancelled: nothing went, nothing will.
+      const stopped = outcomes.filter((o): o is Extract<Outcome, { stopped: SendVerdict }> => 'stopped' in o);
+      for (const [verdict, action, reason] of [['opted_out', 'cancelled_opted_out', 'opted_out'], ['cancelled', 'cancelled_campaign', 'campaign_cancelled']] as const) {
+        const group = stopped.filter((o) => o.stopped === verdict);
+        if (group.length === 0) continue;
+        const r = await transitionMessages(c, {
+          rows: group.map((o) => ({ id: o.m.id, attempts: o.m.attempts })), from: 'sending', to: 'cancelled',
+          actor: 'scheduler', surface: 'system', action, set: { cancelled_reason: reason },
+        });
+        stats.cancelled += r.moved.length;
+        const moved = new Set(r.moved.map((m) => m.id));
+        await enqueueCoalescedCards(c, group.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
+      }
       await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
     });
     incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
@@ -521,6 +533,27 @@ export class Dispatcher {
     // phone (an approval locks its message, then the campaign: the two would deadlock).
     const closed = outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o);
     if (closed.length) await this.ctx.db.tx((c) => this.recordClosed(c, closed, stats, now));
+    const held = outcomes.filter((o): o is Extract<Outcome, { stopped: SendVerdict }> => 'stopped' in o && o.stopped === 'held');
+    if (held.length) await this.ctx.db.tx((c) => this.recordHeld(c, held, stats, now));
+  }
+
+  /**
+   * Claims whose campaign was paused (or put in test mode) before their provider call go
+   * back to `approved` with their slot (a resume re-plans them). Like recordClosed, in its
+   * own transaction, and cancelled instead in a campaign cancelled meanwhile.
+   */
+  private async recordHeld(c: Queryable, held: Extract<Outcome, { stopped: SendVerdict }>[], stats: DispatchStats, now: Date): Promise<void> {
+    const cancelled = await cancelledCampaigns(c, held.map((o) => o.m.campaignId));
+    const rows = (inCancelled: boolean) => held.filter((o) => cancelled.has(o.m.campaignId) === inCancelled).map((o) => ({ id: o.m.id, attempts: o.m.attempts }));
+    const dropped = await transitionMessages(c, {
+      rows: rows(true), from: 'sending', to: 'cancelled', actor: 'scheduler', surface: 'system', action: 'cancelled_campaign',
+      set: { cancelled_reason: 'campaign_cancelled' },
+    });
+    const back = await transitionMessages(c, { rows: rows(false), from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'held_campaign_not_sending' });
+    stats.cancelled += dropped.moved.length;
+    stats.held += back.moved.length;
+    const moved = new Set([...dropped.moved, ...back.moved].map((m) => m.id));
+    await enqueueCoalescedCards(c, held.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
   }
 
   /**
@@ -612,16 +645,32 @@ export class Dispatcher {
       const free = listed.filter((l) => !known.has(l.providerMessageId));
       const ids: string[] = [];
       let firstStatus = '';
+      const matched = new Set<string>();
       for (const bubble of splitBubbles(m.body)) {
         const hit = free.find((l) => l.body.trim() === bubble && !ids.includes(l.providerMessageId));
         if (hit) {
           if (ids.length === 0) firstStatus = hit.status;
           ids.push(hit.providerMessageId);
+          matched.add(bubble);
         }
       }
+      // Another open message to the number with the same text may own what was found: guessing
+      // could record as sent one that never went, and send the other again. A person decides.
+      const rivals = matched.size
+        ? (await unresolvedTo(this.ctx.db.pool, m.phone, Number(m.id))).filter((r) => splitBubbles(r.body).some((b) => matched.has(b)))
+        : [];
       await this.ctx.db.tx(async (c) => {
         let r;
-        if (ids.length) {
+        if (rivals.length) {
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            action: 'reconciled_ambiguous',
+            set: {
+              last_error: `the provider shows an SMS with this text to this number, but message${rivals.length === 1 ? '' : 's'} ${rivals.map((x) => x.id).join(', ')} to the same number with the same text ${rivals.length === 1 ? 'is' : 'are'} also unresolved: check the provider's log before approving it again`,
+            },
+          });
+          if (r.ok) out.review++;
+        } else if (ids.length) {
           r = await transitionMessage(c, {
             id: Number(m.id), from: 'unknown', to: 'sent', attempts: m.attempts, actor: 'reconciler', surface: 'system',
             action: 'reconciled_sent',

@@ -308,3 +308,34 @@ export async function summaryCampaigns(q: Queryable, since: Date): Promise<Summa
   );
   return rows;
 }
+
+export interface SendConditions {
+  /** Of the numbers asked about, those opted out. */
+  optedOut: Set<string>;
+  /** The campaigns asked about, by id: whether they may send, and to whom in test mode. */
+  campaigns: Map<number, { status: string; testMode: boolean; testNumbers: string[] }>;
+}
+
+/** Opt-outs and campaign states as of now, in one round trip: the look right before provider calls. */
+export async function sendConditions(q: Queryable, phones: string[], campaignIds: number[]): Promise<SendConditions> {
+  const { rows } = await q.query<{ opted_out: string[]; campaigns: { id: number; status: string; test_mode: boolean; test_numbers: string[] }[] }>(
+    `SELECT (SELECT coalesce(array_agg(phone), '{}') FROM contact_status WHERE phone = ANY($1::text[]) AND status = 'opted_out') AS opted_out,
+            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'status', status, 'test_mode', test_mode, 'test_numbers', test_numbers)), '[]')
+             FROM campaigns WHERE id = ANY($2::bigint[])) AS campaigns`,
+    [phones, campaignIds],
+  );
+  const r = rows[0]!;
+  return {
+    optedOut: new Set(r.opted_out),
+    campaigns: new Map(r.campaigns.map((c) => [Number(c.id), { status: c.status, testMode: c.test_mode, testNumbers: c.test_numbers ?? [] }])),
+  };
+}
+
+/** Other messages to `phone` whose outcome is open (`sending`, `unknown`): a provider's SMS of the same text may be theirs. */
+export async function unresolvedTo(q: Queryable, phone: string, exceptId: number): Promise<{ id: number; body: string }[]> {
+  const { rows } = await q.query<{ id: number; body: string }>(
+    `SELECT id, body FROM campaign_messages WHERE phone = $1 AND id <> $2 AND status IN ('sending', 'unknown')`,
+    [phone, exceptId],
+  );
+  return rows;
+}

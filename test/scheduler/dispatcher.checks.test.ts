@@ -11,7 +11,7 @@ import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { SmsSendError, type OutboundSms, type SmsProvider } from '../../src/sms/provider.ts';
 import { silentLogger } from '../../src/log.ts';
-import { cancelCampaign } from '../../src/scheduler/controls.ts';
+import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { replanCampaign } from '../../src/scheduler/planner.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
@@ -277,6 +277,103 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(await outboxFor(db, m.phone)).toHaveLength(1);
     expect(await statusOf(db, pendingElsewhere)).toMatchObject({ status: 'cancelled' });
   });
+  describe('the last look before each provider call', () => {
+    /** A provider that does `during` inside its first call to `phone` (as a webhook or a manager would, meanwhile). */
+    const doingOnce = (phone: string, during: () => Promise<unknown>): SmsProvider => {
+      let done = false;
+      return {
+        name: 'outbox',
+        send: async (msg) => {
+          const r = await new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+          if (!done && msg.to === phone) {
+            done = true;
+            await during();
+          }
+          return r;
+        },
+        listSent: async () => [],
+      };
+    };
+
+    it('a STOP between the bubbles of a message: the rest of its bubbles do not go', async () => {
+      const m = await due({ body: 'Hi there, we miss you! [BUBBLE] Come back this week. Reply STOP to opt out' });
+      const stop = () => handleInboundSms(ctx, { providerMessageId: `SMin-${engine}-look-1`, from: m.phone, body: 'STOP' });
+      await new Dispatcher(ctx, doingOnce(m.phone, stop), { bubbleGapMs: 0 }).runOnce();
+      expect(await statusOf(db, m.id)).toMatchObject({ status: 'delivered' });
+      expect((await outboxFor(db, m.phone)).map((o) => o.body)).toEqual(['Hi there, we miss you!']);
+      expect((await statusOf(db, m.id)).last_error).toMatch(/only 1 of 2 bubbles went out: the recipient opted out between its bubbles/);
+    });
+
+    it('a STOP for a later message of the batch while an earlier one is sent: the later one is cancelled, not sent', async () => {
+      const a = await due();
+      const b = await due();
+      const stop = () => handleInboundSms(ctx, { providerMessageId: `SMin-${engine}-look-2`, from: b.phone, body: 'STOP' });
+      await new Dispatcher(ctx, doingOnce(a.phone, stop), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+      expect(await outboxFor(db, a.phone)).toHaveLength(1);
+      expect(await outboxFor(db, b.phone)).toHaveLength(0);
+      expect(await statusOf(db, b.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+      expect((await auditFor(db.pool, 'message', b.id)).map((x) => x.action)).toEqual(['cancelled_opted_out']);
+    });
+
+    it('a pause while the batch is being sent: the rest of the batch goes back on the timeline, and goes after the resume', async () => {
+      const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}` });
+      const ids: number[] = [];
+      const phones: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+        phones.push(customer.phone);
+        ids.push(await insertMessage(db.pool, { campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000 + i) }));
+      }
+      const pause = () => pauseCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
+      await new Dispatcher(ctx, doingOnce(phones[0]!, pause), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+      expect((await Promise.all(ids.map((id) => statusOf(db, id)))).map((x) => x.status)).toEqual(['delivered', 'approved', 'approved']);
+      expect((await auditFor(db.pool, 'message', ids[1]!)).map((x) => x.action)).toEqual(['held_campaign_not_sending']);
+      await resumeCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
+      ctx.clock.advance(3_600_000);
+      await fresh().sendDue();
+      expect((await Promise.all(ids.map((id) => statusOf(db, id)))).map((x) => [x.status, x.attempts])).toEqual([['delivered', 1], ['delivered', 2], ['delivered', 2]]);
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+    });
+
+    it('a cancel while the batch is being sent: the rest of the batch is cancelled, not sent', async () => {
+      const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}` });
+      const phones: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+        phones.push(customer.phone);
+        await insertMessage(db.pool, { campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000 + i) });
+      }
+      const cancel = () => cancelCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
+      await new Dispatcher(ctx, doingOnce(phones[0]!, cancel), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
+      expect(await outboxFor(db, phones[1]!)).toHaveLength(0);
+      const { rows } = await db.pool.query('SELECT status, cancelled_reason FROM campaign_messages WHERE campaign_id = $1 ORDER BY id', [campaignId]);
+      expect(rows).toEqual([{ status: 'delivered', cancelled_reason: null }, { status: 'cancelled', cancelled_reason: 'campaign_cancelled' }]);
+    });
+  });
+
+  it('two unknown outcomes to one number with the same text, one of which went: neither is guessed, nothing goes twice', async () => {
+    const phone = (await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' })).phone;
+    const body = 'Hi! We miss you. Reply STOP to opt out';
+    const t0 = new Date(ctx.clock.now().getTime() - 120_000);
+    const u = await insertMessage(db.pool, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body });
+    const v = await insertMessage(db.pool, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body });
+    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [u, t0]);
+    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [v, new Date(t0.getTime() + 1000)]);
+    // Only V's send reached the provider.
+    await new OutboxSmsProvider(db.pool, { now: () => new Date(t0.getTime() + 2000) }).send({ to: phone, body, messageId: v, bubble: 0 });
+    const r = await fresh().reconcileOnce();
+    // U (older) is looked at first: the SMS could be V's, so U goes to a person, not to "sent".
+    expect(r).toMatchObject({ found: 1, review: 1, absent: 0 });
+    const after = await statusOf(db, u);
+    expect(after.status).toBe('needs_review');
+    expect(after.last_error).toMatch(new RegExp(`message ${v} to the same number with the same text is also unresolved`));
+    expect((await auditFor(db.pool, 'message', u)).map((x) => x.action)).toEqual(['reconciled_ambiguous']);
+    // V, with no open rival left, owns the SMS; nothing is sent again.
+    expect(await statusOf(db, v)).toMatchObject({ status: 'delivered' });
+    await fresh().sendDue();
+    expect(await outboxFor(db, phone)).toHaveLength(1);
+  });
+
   it('an unknown outcome confirmed absent in a campaign cancelled since is cancelled, not sent again', async () => {
     const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, status: 'cancelled' });
     const id = await insertMessage(db.pool, { campaignId, status: 'unknown', scheduledAt: new Date(ctx.clock.now().getTime() - 3_600_000) });
