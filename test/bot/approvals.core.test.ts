@@ -89,6 +89,20 @@ describe.each(engines)('approval core on %s', (engine) => {
     ]);
   });
 
+  it('an edit of an approved message makes the editor its approver: approved_by names who approved the text that goes', async () => {
+    const b = await seedSlackBatch(db.pool, { campaign: 'core-edit-approved', n: 1 });
+    const id = b.messageIds[0]!;
+    expect(await approveMessage(ctx, dana, id)).toMatchObject({ ok: true });
+    expect(await row(id)).toMatchObject({ status: 'approved', approved_by: 'dana' });
+    const lee: Actor = { id: 'U3', name: 'lee', surface: 'slack', isApprover: true };
+    expect(await editMessage(ctx, lee, id, 'See you this week? Reply STOP to opt out')).toMatchObject({ ok: true });
+    expect(await row(id)).toMatchObject({ status: 'approved', approved_by: 'lee', edited_by: 'lee', body: 'See you this week? Reply STOP to opt out' });
+    // A suggestion's edit approves nothing.
+    const other = await insertMessage(db.pool, { campaignId: b.campaignId, status: 'suggested' });
+    expect(await editMessage(ctx, lee, other, 'Hello again. Reply STOP to opt out')).toMatchObject({ ok: true });
+    expect(await row(other)).toMatchObject({ status: 'suggested', approved_by: null, edited_by: 'lee' });
+  });
+
   it('refuses to edit a message that is sent or cancelled', async () => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-locked', n: 0 });
     for (const status of ['sent', 'cancelled'] as const) {

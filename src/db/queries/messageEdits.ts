@@ -2,7 +2,9 @@
  * A manager's edit of a message text: one guarded UPDATE fenced by status and version
  * (a concurrent edit, approval or send makes it change nothing), with its audit row
  * (before/after body) written in the same transaction. The status itself never changes
- * here: that stays the job of transition.ts.
+ * here: that stays the job of transition.ts. An approved message's new text goes out as
+ * edited, so the editor (an approver) becomes its approver: approved_by names who approved
+ * the text that is sent.
  */
 import type { LintFinding } from '../../domain/lintFinding.ts';
 import type { MessageStatus } from '../../domain/messageStatus.ts';
@@ -28,7 +30,7 @@ export type EditResult =
   | { ok: true; version: number; before: string }
   | { ok: false; status: MessageStatus | null; version: number | null };
 
-/** Side effect: updates body/original_body/segments/encoding/lint/edited_by/at, version+1, and audits. */
+/** Side effect: updates body/original_body/segments/encoding/lint/edited_by/at (and approved_by/at of an approved message), version+1, and audits. */
 export async function editMessageBody(q: Queryable, e: EditRequest): Promise<EditResult> {
   const { rows } = await q.query<{ version: number; before: string; status: MessageStatus }>(
     `WITH old AS (
@@ -37,7 +39,9 @@ export async function editMessageBody(q: Queryable, e: EditRequest): Promise<Edi
      )
      UPDATE campaign_messages m
         SET body = $4, original_body = COALESCE(m.original_body, old.body), segments = $5, encoding = $6,
-            lint = $7::jsonb, edited_by = $8, edited_at = now(), version = m.version + 1, updated_at = now()
+            lint = $7::jsonb, edited_by = $8, edited_at = now(), version = m.version + 1, updated_at = now(),
+            approved_by = CASE WHEN m.status = 'approved' THEN $8 ELSE m.approved_by END,
+            approved_at = CASE WHEN m.status = 'approved' THEN now() ELSE m.approved_at END
        FROM old WHERE m.id = old.id
      RETURNING m.version, old.body AS before, m.status`,
     [e.id, e.statuses, e.version, e.body, e.segments, e.encoding, JSON.stringify(e.lint), e.actor],
