@@ -40,13 +40,12 @@ import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts
 import {
   cancelledCampaigns,
   expiredSends,
-  knownProviderIds,
   latestBatchOf,
   lockCampaignCaps,
   lockDueCandidates,
   recentAttempts,
   unknownToReconcile,
-  unresolvedTo,
+  reconcilingTo,
   writeSlots,
   type Candidate,
 } from './queries.ts';
@@ -509,18 +508,16 @@ export class Dispatcher {
           });
         }
       }
-      // The last look found the number opted out, or the campaign cancelled: nothing went, nothing will.
-      const stopped = outcomes.filter((o): o is Extract<Outcome, { stopped: SendVerdict }> => 'stopped' in o);
-      for (const [verdict, action, reason] of [['opted_out', 'cancelled_opted_out', 'opted_out'], ['cancelled', 'cancelled_campaign', 'campaign_cancelled']] as const) {
-        const group = stopped.filter((o) => o.stopped === verdict);
-        if (group.length === 0) continue;
+      // The last look found the number opted out: nothing went, nothing will.
+      const optedOut = outcomes.filter((o) => 'stopped' in o && o.stopped === 'opted_out').map((o) => o.m);
+      if (optedOut.length) {
         const r = await transitionMessages(c, {
-          rows: group.map((o) => ({ id: o.m.id, attempts: o.m.attempts })), from: 'sending', to: 'cancelled',
-          actor: 'scheduler', surface: 'system', action, set: { cancelled_reason: reason },
+          rows: optedOut.map((m) => ({ id: m.id, attempts: m.attempts })), from: 'sending', to: 'cancelled',
+          actor: 'scheduler', surface: 'system', action: 'cancelled_opted_out', set: { cancelled_reason: 'opted_out' },
         });
         stats.cancelled += r.moved.length;
         const moved = new Set(r.moved.map((m) => m.id));
-        await enqueueCoalescedCards(c, group.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
+        await enqueueCoalescedCards(c, optedOut.filter((m) => moved.has(m.id)), now);
       }
       await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
     });
@@ -528,66 +525,47 @@ export class Dispatcher {
     incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
     incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
     for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
-    // Its own transaction: it reads the campaign row FOR SHARE (to wait for a cancel in
-    // progress), which must not be held while the record above locks other messages to a
-    // phone (an approval locks its message, then the campaign: the two would deadlock).
-    const closed = outcomes.filter((o): o is Extract<Outcome, { closedAt: number }> => 'closedAt' in o);
-    if (closed.length) await this.ctx.db.tx((c) => this.recordClosed(c, closed, stats, now));
-    const held = outcomes.filter((o): o is Extract<Outcome, { stopped: SendVerdict }> => 'stopped' in o && o.stopped === 'held');
-    if (held.length) await this.ctx.db.tx((c) => this.recordHeld(c, held, stats, now));
+    // Claims that did not go, back on the timeline. Their own transaction: it reads the campaign
+    // rows FOR SHARE (to wait for a cancel in progress), which must not be held while the record
+    // above locks other messages to a phone (an approval locks its message, then the campaign:
+    // the two would deadlock).
+    const closed = outcomes.filter((o) => 'closedAt' in o).map((o) => ({ m: o.m, closedAt: o.closedAt }));
+    if (closed.length) await this.ctx.db.tx((c) => this.putBack(c, closed, 'window_closed', stats, now));
+    const notSending = outcomes.filter((o) => 'stopped' in o && o.stopped === 'not_sending').map((o) => ({ m: o.m }));
+    if (notSending.length) await this.ctx.db.tx((c) => this.putBack(c, notSending, 'not_sending', stats, now));
   }
 
   /**
-   * Claims whose campaign was paused (or put in test mode) before their provider call go
-   * back to `approved` with their slot (a resume re-plans them). Like recordClosed, in its
-   * own transaction, and cancelled instead in a campaign cancelled meanwhile.
+   * Claims that did not go back to `approved`: a window had closed (`closedAt`: they get the
+   * next opening that fits, and their campaign is re-planned from then), or their campaign was
+   * paused or put in test mode (they keep their slot; a resume re-plans). The attempt stays
+   * counted: it took a cap's room. In a campaign cancelled meanwhile they are cancelled
+   * instead: its cancel only reached the messages that were pending then.
    */
-  private async recordHeld(c: Queryable, held: Extract<Outcome, { stopped: SendVerdict }>[], stats: DispatchStats, now: Date): Promise<void> {
-    const cancelled = await cancelledCampaigns(c, held.map((o) => o.m.campaignId));
-    const rows = (inCancelled: boolean) => held.filter((o) => cancelled.has(o.m.campaignId) === inCancelled).map((o) => ({ id: o.m.id, attempts: o.m.attempts }));
+  private async putBack(c: Queryable, claims: { m: Claimed; closedAt?: number }[], why: keyof typeof PUT_BACK, stats: DispatchStats, now: Date): Promise<void> {
+    const cancelled = await cancelledCampaigns(c, claims.map((o) => o.m.campaignId));
     const dropped = await transitionMessages(c, {
-      rows: rows(true), from: 'sending', to: 'cancelled', actor: 'scheduler', surface: 'system', action: 'cancelled_campaign',
-      set: { cancelled_reason: 'campaign_cancelled' },
-    });
-    const back = await transitionMessages(c, { rows: rows(false), from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'held_campaign_not_sending' });
-    stats.cancelled += dropped.moved.length;
-    stats.held += back.moved.length;
-    const moved = new Set([...dropped.moved, ...back.moved].map((m) => m.id));
-    await enqueueCoalescedCards(c, held.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
-  }
-
-  /**
-   * Claims whose window closed before their provider call go back on the timeline at the
-   * next moment every window is open again. The attempt stays counted: it took a cap's room.
-   * In a campaign cancelled meanwhile they are cancelled instead: its cancel only reached
-   * the messages that were pending then.
-   */
-  private async recordClosed(c: Queryable, closed: Extract<Outcome, { closedAt: number }>[], stats: DispatchStats, now: Date): Promise<void> {
-    if (closed.length === 0) return;
-    const cancelled = await cancelledCampaigns(c, closed.map((o) => o.m.campaignId));
-    const back = closed.filter((o) => !cancelled.has(o.m.campaignId)).map((o) => {
-      this.replanFrom(o.m.campaignId, o.closedAt);
-      const at = this.nextSlot(o.closedAt, o.m);
-      // No opening fits: the next claim finds it outside its windows and sends it for review.
-      return { id: o.m.id, attempts: o.m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? o.closedAt : at) } };
-    });
-    const dropped = await transitionMessages(c, {
-      rows: closed.filter((o) => cancelled.has(o.m.campaignId)).map((o) => ({ id: o.m.id, attempts: o.m.attempts })),
+      rows: claims.filter((o) => cancelled.has(o.m.campaignId)).map((o) => ({ id: o.m.id, attempts: o.m.attempts })),
       from: 'sending', to: 'cancelled', actor: 'scheduler', surface: 'system', action: 'cancelled_campaign',
       set: { cancelled_reason: 'campaign_cancelled' },
     });
-    const rescheduled = await transitionMessages(c, {
-      rows: back, from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: 'rescheduled_window_closed',
+    const back = claims.filter((o) => !cancelled.has(o.m.campaignId)).map(({ m, closedAt }) => {
+      if (closedAt === undefined) return { id: m.id, attempts: m.attempts };
+      this.replanFrom(m.campaignId, closedAt);
+      const at = this.nextSlot(closedAt, m);
+      // No opening fits: the next claim finds it outside its windows and sends it for review.
+      return { id: m.id, attempts: m.attempts, set: { scheduled_send_time: new Date(at === Infinity ? closedAt : at) } };
     });
+    const returned = await transitionMessages(c, { rows: back, from: 'sending', to: 'approved', actor: 'scheduler', surface: 'system', action: PUT_BACK[why].action });
     stats.cancelled += dropped.moved.length;
-    stats.rescheduled += rescheduled.moved.length;
-    const moved = new Set([...dropped.moved, ...rescheduled.moved].map((m) => m.id));
-    if (moved.size < closed.length) {
-      this.ctx.log.warn('a claim whose window closed was taken over before it was recorded; left to its new owner', {
-        messageIds: closed.filter((o) => !moved.has(o.m.id)).map((o) => o.m.id),
+    stats[PUT_BACK[why].stat] += returned.moved.length;
+    const moved = new Set([...dropped.moved, ...returned.moved].map((m) => m.id));
+    if (moved.size < claims.length) {
+      this.ctx.log.warn('a claim that did not go was taken over before it was recorded; left to its new owner', {
+        messageIds: claims.filter((o) => !moved.has(o.m.id)).map((o) => o.m.id),
       });
     }
-    await enqueueCoalescedCards(c, closed.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
+    await enqueueCoalescedCards(c, claims.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
   }
 
   /** Twilio 21610: the number opted out at the carrier. Record it like a STOP and cancel. */
@@ -641,7 +619,7 @@ export class Dispatcher {
         this.ctx.log.warn('cannot reconcile yet: the provider did not answer', { messageId: m.id, err: coerceError(e) });
         continue;
       }
-      const known = await knownProviderIds(this.ctx.db.pool, m.phone);
+      const { known, open } = await reconcilingTo(this.ctx.db.pool, m.phone, Number(m.id));
       const free = listed.filter((l) => !known.has(l.providerMessageId));
       const ids: string[] = [];
       let firstStatus = '';
@@ -656,9 +634,7 @@ export class Dispatcher {
       }
       // Another open message to the number with the same text may own what was found: guessing
       // could record as sent one that never went, and send the other again. A person decides.
-      const rivals = matched.size
-        ? (await unresolvedTo(this.ctx.db.pool, m.phone, Number(m.id))).filter((r) => splitBubbles(r.body).some((b) => matched.has(b)))
-        : [];
+      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => matched.has(b)));
       await this.ctx.db.tx(async (c) => {
         let r;
         if (rivals.length) {
@@ -718,6 +694,12 @@ export class Dispatcher {
     return out;
   }
 }
+
+/** Why claims go back on the timeline (see putBack): the audit action and the counter. */
+const PUT_BACK = {
+  window_closed: { action: 'rescheduled_window_closed', stat: 'rescheduled' },
+  not_sending: { action: 'held_campaign_not_sending', stat: 'held' },
+} as const;
 
 /** Re-plans tried in a row for one campaign before giving up (see replanRescheduled). */
 const REPLAN_TRIES = 5;

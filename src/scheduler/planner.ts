@@ -8,10 +8,9 @@ import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { setCampaignStatus } from '../db/queries/campaigns.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
-import { planSlots, type PlanItem } from './plan.ts';
+import { planSlots } from './plan.ts';
 import { approvedToPlan, lastSlot, lockCampaign, timelineSince, writeSlots } from './queries.ts';
-import { splitBubbles } from '../sms/bubbles.ts';
-import { NEVER_OPEN, slotSpanMs, tooShort, windowsFor } from './recipients.ts';
+import { NEVER_OPEN, planItem, tooShort } from './recipients.ts';
 
 const CAP_LOOKBACK_MS = 26 * 3_600_000; // a local day is at most 25 hours long
 
@@ -46,11 +45,9 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
   const previous = await lastSlot(q, campaignId, replan);
   const history = await timelineSince(q, campaignId, new Date(from - CAP_LOOKBACK_MS), replan);
   const gapMs = ctx.config.scheduler.bubbleGapSeconds * 1000;
-  const bubbles = new Map(messages.map((m) => [Number(m.id), splitBubbles(m.body).length]));
-  const items: PlanItem[] = [];
-  for (const m of messages) {
-    items.push({ id: Number(m.id), recipient: await windowsFor(m, settings), spanMs: slotSpanMs(bubbles.get(Number(m.id))!, gapMs) });
-  }
+  const items = [];
+  for (const m of messages) items.push(await planItem(m, settings, gapMs));
+  const bubbles = new Map(items.map((i) => [i.id, i.bubbles]));
 
   const result = planSlots({
     settings,

@@ -9,8 +9,7 @@ import type { AppContext } from '../context.ts';
 import { getCampaign } from '../db/queries/campaigns.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { planSlots, type PlanItem, type SlotReason } from './plan.ts';
-import { splitBubbles } from '../sms/bubbles.ts';
-import { slotSpanMs, windowsFor } from './recipients.ts';
+import { planItem } from './recipients.ts';
 import { lastSlot, timelineSince } from './queries.ts';
 
 export interface PreviewRow {
@@ -79,9 +78,7 @@ export async function previewCampaign(ctx: AppContext, campaignId: number): Prom
   if (rest.length) {
     const gapMs = ctx.config.scheduler.bubbleGapSeconds * 1000;
     const items: PlanItem[] = [];
-    for (const r of rest) {
-      items.push({ id: Number(r.id), recipient: await windowsFor(r, settings), spanMs: slotSpanMs(splitBubbles(r.body).length, gapMs) });
-    }
+    for (const r of rest) items.push(await planItem(r, settings, gapMs));
     const prev = await lastSlot(q, campaignId, false);
     // Sends already made count against the caps too, as in the planner (a local day is at most 25 hours).
     const history = await timelineSince(q, campaignId, new Date(now - 26 * 3_600_000), false);

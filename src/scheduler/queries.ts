@@ -227,17 +227,22 @@ export async function unknownToReconcile(q: Queryable, before: Date, limit: numb
 }
 
 /**
- * Provider ids already attributed to a message to `phone` (so a reconciliation never claims
- * one twice). The provider's list is per recipient, so only that number's messages can hold
- * them: an index look-up, not a scan of every message's extra ids.
+ * What reconciling a message to `phone` must know of the number's other messages, in one
+ * index look-up: the provider ids already attributed (never claimed twice; the provider's
+ * list is per recipient, so only this number's messages can hold them), and the messages
+ * whose outcome is open (`sending`, `unknown`): an SMS of the same text may be theirs.
  */
-export async function knownProviderIds(q: Queryable, phone: string): Promise<Set<string>> {
-  const { rows } = await q.query<{ pid: string }>(
-    `SELECT unnest(array_prepend(provider_message_id, extra_provider_ids)) AS pid FROM campaign_messages
-     WHERE phone = $1 AND provider_message_id IS NOT NULL`,
+export async function reconcilingTo(q: Queryable, phone: string, exceptId: number): Promise<{ known: Set<string>; open: { id: number; body: string }[] }> {
+  const { rows } = await q.query<{ id: number; status: string; body: string; pids: string[] }>(
+    `SELECT id, status, body,
+            CASE WHEN provider_message_id IS NULL THEN '{}' ELSE array_prepend(provider_message_id, extra_provider_ids) END AS pids
+     FROM campaign_messages WHERE phone = $1 AND (provider_message_id IS NOT NULL OR status IN ('sending', 'unknown'))`,
     [phone],
   );
-  return new Set(rows.map((r) => r.pid));
+  return {
+    known: new Set(rows.flatMap((r) => r.pids)),
+    open: rows.filter((r) => Number(r.id) !== exceptId && (r.status === 'sending' || r.status === 'unknown')).map((r) => ({ id: Number(r.id), body: r.body })),
+  };
 }
 
 /** Failures among the campaign's last `window` finished sends (the error budget). */
@@ -329,13 +334,4 @@ export async function sendConditions(q: Queryable, phones: string[], campaignIds
     optedOut: new Set(r.opted_out),
     campaigns: new Map(r.campaigns.map((c) => [Number(c.id), { status: c.status, testMode: c.test_mode, testNumbers: c.test_numbers ?? [] }])),
   };
-}
-
-/** Other messages to `phone` whose outcome is open (`sending`, `unknown`): a provider's SMS of the same text may be theirs. */
-export async function unresolvedTo(q: Queryable, phone: string, exceptId: number): Promise<{ id: number; body: string }[]> {
-  const { rows } = await q.query<{ id: number; body: string }>(
-    `SELECT id, body FROM campaign_messages WHERE phone = $1 AND id <> $2 AND status IN ('sending', 'unknown')`,
-    [phone, exceptId],
-  );
-  return rows;
 }

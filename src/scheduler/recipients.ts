@@ -2,7 +2,8 @@
 import type { CampaignSettings } from '../campaigns/settings.ts';
 import { geoKey, locateRecipient, recipientWindows, type RecipientWindow } from '../domain/quietHours.ts';
 import { earliestFit, openThrough, type WindowSchedule } from '../domain/timeWindows.ts';
-import { windowSchedule } from './plan.ts';
+import { splitBubbles } from '../sms/bubbles.ts';
+import { windowSchedule, type PlanItem } from './plan.ts';
 
 export interface RecipientRef {
   phone: string;
@@ -89,6 +90,16 @@ export const BUBBLE_MARGIN_MS = 60_000;
 /** How long the windows must stay open after a slot for a message of `bubbles` bubbles (one SMS: no longer than its instant). */
 export function slotSpanMs(bubbles: number, gapMs: number): number {
   return bubbles > 1 ? bubbleSpanMs(bubbles, gapMs) + BUBBLE_MARGIN_MS : 0;
+}
+
+/** A message as the planner places it: its recipient's windows, and how long they must stay open for its bubbles. */
+export async function planItem(
+  m: RecipientRef & { id: number; body: string },
+  settings: CampaignSettings,
+  gapMs: number,
+): Promise<PlanItem & { bubbles: number }> {
+  const bubbles = splitBubbles(m.body).length;
+  return { id: Number(m.id), recipient: await windowsFor(m, settings), spanMs: slotSpanMs(bubbles, gapMs), bubbles };
 }
 
 /** Why a message fits no slot from `t` (kept on it as its last error, for review). */

@@ -9,8 +9,12 @@
 import type { Queryable } from '../db/database.ts';
 import { sendConditions, type SendConditions } from './queries.ts';
 
-/** go: send; opted_out: never (cancel); cancelled: the campaign is cancelled; held: paused, or test mode for another number (put back). */
-export type SendVerdict = 'go' | 'opted_out' | 'cancelled' | 'held';
+/**
+ * go: send; opted_out: never (cancel); not_sending: its campaign is not active (paused or
+ * cancelled), or in test mode and this is not a test number (the record puts it back, or
+ * cancels it in a cancelled campaign).
+ */
+export type SendVerdict = 'go' | 'opted_out' | 'not_sending';
 
 export class SendGuard {
   private current: Promise<SendConditions> | undefined;
@@ -32,9 +36,7 @@ export class SendGuard {
     if (now.optedOut.has(m.phone)) return 'opted_out';
     if (!first) return 'go';
     const c = now.campaigns.get(m.campaignId);
-    if (!c || c.status === 'cancelled') return 'cancelled';
-    if (c.status !== 'active' || (c.testMode && !c.testNumbers.includes(m.phone))) return 'held';
-    return 'go';
+    return c?.status === 'active' && !(c.testMode && !c.testNumbers.includes(m.phone)) ? 'go' : 'not_sending';
   }
 
   private look(): Promise<SendConditions> {
