@@ -2,9 +2,9 @@
  * The look right before each provider call: a STOP, a pause or a cancel committed while a
  * claimed batch waited for its turn (for earlier sends of the batch, or for a bubble gap)
  * still wins. Every call sees a look that began after it asked, so anything committed
- * before the call asked is seen; calls that ask while a look is in flight share the next
- * one (one query answers for the whole batch), so the batch pays a round trip per wave of
- * calls, not per call.
+ * before the call asked is seen; calls that ask in the same turn, or while a look is in
+ * flight, share the next one (one query answers for the whole batch), so the batch pays a
+ * round trip per wave of calls, not per call.
  */
 import type { Queryable } from '../db/database.ts';
 import { sendConditions, type SendConditions } from './queries.ts';
@@ -40,14 +40,12 @@ export class SendGuard {
   }
 
   private look(): Promise<SendConditions> {
-    if (!this.current) return this.start();
-    // The look in flight may have begun before what this caller must see: join the next one.
-    this.next ??= this.current
-      .catch(() => undefined)
-      .then(() => {
-        this.next = undefined;
-        return this.start();
-      });
+    // Calls that ask in the same turn share one look, begun after all of them asked and after
+    // the look in flight (which may have begun before they asked) is done.
+    this.next ??= Promise.all([this.current?.catch(() => undefined), new Promise((r) => setImmediate(r))]).then(() => {
+      this.next = undefined;
+      return this.start();
+    });
     return this.next;
   }
 
