@@ -204,7 +204,7 @@ export class Dispatcher {
       return stats;
     }
     // The last look (opt-outs, the campaign's state) happens right before each provider call, not before waiting for the turn.
-    const guard = new SendGuard(this.ctx.db.pool, claimed);
+    const guard = new SendGuard(this.ctx.db.pool);
     const turn = this.sending.then(() => mapLimit(claimed, this.opts.concurrency, (m) => this.send(m, now.getTime(), guard)));
     this.sending = turn.catch(() => undefined);
     await this.record(await turn, stats);
