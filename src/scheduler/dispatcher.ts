@@ -633,19 +633,27 @@ export class Dispatcher {
         }
       }
       // Another open message to the number with the same text may own what was found: guessing
-      // could record as sent one that never went, and send the other again. A person decides.
+      // could record as sent one that never went, and send the other again. One still being
+      // sent is waited for (its record will claim its SMS); the unresolved ones all go to a
+      // person together (one left alone would take the SMS in the next step, owner or not).
       const rivals = open.filter((r) => splitBubbles(r.body).some((b) => matched.has(b)));
+      if (rivals.some((r) => r.status === 'sending')) {
+        this.ctx.log.info('reconciliation waits: a message to the same number with the same text is being sent', { messageId: m.id });
+        continue;
+      }
       await this.ctx.db.tx(async (c) => {
         let r;
         if (rivals.length) {
-          r = await transitionMessage(c, {
-            id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
-            action: 'reconciled_ambiguous',
-            set: {
-              last_error: `the provider shows an SMS with this text to this number, but message${rivals.length === 1 ? '' : 's'} ${rivals.map((x) => x.id).join(', ')} to the same number with the same text ${rivals.length === 1 ? 'is' : 'are'} also unresolved: check the provider's log before approving it again`,
-            },
+          const group = [{ id: Number(m.id), attempts: m.attempts }, ...rivals.map((x) => ({ id: x.id }))];
+          const moved = await transitionMessages(c, {
+            rows: group.map((g) => ({ ...g, set: { last_error: ambiguousReason(group.filter((o) => o.id !== g.id).map((o) => o.id)) } })),
+            from: 'unknown', to: 'needs_review', actor: 'reconciler', surface: 'system', action: 'reconciled_ambiguous',
           });
-          if (r.ok) out.review++;
+          out.review += moved.moved.length;
+          const others = rivals.filter((x) => moved.moved.some((y) => y.id === x.id));
+          await enqueueCoalescedCards(c, others, now);
+          await enqueueProgress(c, others.map((x) => x.batchId), now);
+          r = { ok: moved.moved.some((x) => x.id === Number(m.id)) };
         } else if (ids.length) {
           r = await transitionMessage(c, {
             id: Number(m.id), from: 'unknown', to: 'sent', attempts: m.attempts, actor: 'reconciler', surface: 'system',
@@ -693,6 +701,12 @@ export class Dispatcher {
     }
     return out;
   }
+}
+
+/** A reconciled message that cannot be told apart from `others` (same number, same text, one SMS found). */
+function ambiguousReason(others: number[]): string {
+  const them = others.length === 1 ? `message ${others[0]}` : `messages ${others.join(', ')}`;
+  return `the provider shows an SMS with this text to this number, but ${them} to the same number with the same text ${others.length === 1 ? 'was' : 'were'} also unresolved, and only one SMS is there for them: check the provider's log before approving any of them again`;
 }
 
 /** Why claims go back on the timeline (see putBack): the audit action and the counter. */

@@ -232,16 +232,22 @@ export async function unknownToReconcile(q: Queryable, before: Date, limit: numb
  * list is per recipient, so only this number's messages can hold them), and the messages
  * whose outcome is open (`sending`, `unknown`): an SMS of the same text may be theirs.
  */
-export async function reconcilingTo(q: Queryable, phone: string, exceptId: number): Promise<{ known: Set<string>; open: { id: number; body: string }[] }> {
-  const { rows } = await q.query<{ id: number; status: string; body: string; pids: string[] }>(
-    `SELECT id, status, body,
+export async function reconcilingTo(
+  q: Queryable,
+  phone: string,
+  exceptId: number,
+): Promise<{ known: Set<string>; open: { id: number; status: 'sending' | 'unknown'; body: string; batchId: number | null }[] }> {
+  const { rows } = await q.query<{ id: number; status: string; body: string; batch_id: number | null; pids: string[] }>(
+    `SELECT id, status, body, batch_id,
             CASE WHEN provider_message_id IS NULL THEN '{}' ELSE array_prepend(provider_message_id, extra_provider_ids) END AS pids
      FROM campaign_messages WHERE phone = $1 AND (provider_message_id IS NOT NULL OR status IN ('sending', 'unknown'))`,
     [phone],
   );
   return {
     known: new Set(rows.flatMap((r) => r.pids)),
-    open: rows.filter((r) => Number(r.id) !== exceptId && (r.status === 'sending' || r.status === 'unknown')).map((r) => ({ id: Number(r.id), body: r.body })),
+    open: rows
+      .filter((r) => Number(r.id) !== exceptId && (r.status === 'sending' || r.status === 'unknown'))
+      .map((r) => ({ id: Number(r.id), status: r.status as 'sending' | 'unknown', body: r.body, batchId: r.batch_id === null ? null : Number(r.batch_id) })),
   };
 }
 

@@ -351,7 +351,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     });
   });
 
-  it('two unknown outcomes to one number with the same text, one of which went: neither is guessed, nothing goes twice', async () => {
+  it('two unknown outcomes to one number with the same text, one of which went: both go to a person, nothing goes twice', async () => {
     const phone = (await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' })).phone;
     const body = 'Hi! We miss you. Reply STOP to opt out';
     const t0 = new Date(ctx.clock.now().getTime() - 120_000);
@@ -362,15 +362,17 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     // Only V's send reached the provider.
     await new OutboxSmsProvider(db.pool, { now: () => new Date(t0.getTime() + 2000) }).send({ to: phone, body, messageId: v, bubble: 0 });
     const r = await fresh().reconcileOnce();
-    // U (older) is looked at first: the SMS could be V's, so U goes to a person, not to "sent".
-    expect(r).toMatchObject({ found: 1, review: 1, absent: 0 });
-    const after = await statusOf(db, u);
-    expect(after.status).toBe('needs_review');
-    expect(after.last_error).toMatch(new RegExp(`message ${v} to the same number with the same text is also unresolved`));
-    expect((await auditFor(db.pool, 'message', u)).map((x) => x.action)).toEqual(['reconciled_ambiguous']);
-    // V, with no open rival left, owns the SMS; nothing is sent again.
-    expect(await statusOf(db, v)).toMatchObject({ status: 'delivered' });
+    // The SMS could be either's: both go to a person together, not one of them to "sent" (the
+    // one left alone would own the SMS next, whichever sent it).
+    expect(r).toMatchObject({ found: 0, review: 2, absent: 0 });
+    for (const [id, other] of [[u, v], [v, u]] as const) {
+      const after = await statusOf(db, id);
+      expect(after.status).toBe('needs_review');
+      expect(after.last_error).toMatch(new RegExp(`message ${other} to the same number with the same text was also unresolved`));
+      expect((await auditFor(db.pool, 'message', id)).map((x) => x.action)).toEqual(['reconciled_ambiguous']);
+    }
     await fresh().sendDue();
+    await fresh().reconcileOnce();
     expect(await outboxFor(db, phone)).toHaveLength(1);
   });
 
