@@ -18,7 +18,7 @@ import { SmsSendError } from '../sms/provider.ts';
 import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
-import { latestBatchOf, pendingIdsOfCampaign } from './queries.ts';
+import { latestBatchOf, lockCampaign, pendingIdsOfCampaign } from './queries.ts';
 import { defaultSettings, effectiveSettings } from '../campaigns/settings.ts';
 
 type Result = { ok: boolean; message: string };
@@ -163,7 +163,8 @@ export async function changeCampaignSettings(
 ): Promise<Result> {
   try {
     return await ctx.db.tx(async (c) => {
-      const campaign = await getCampaign(c, a.campaignId);
+      // Locked before it is read: two changes at once each merge onto the other's, none is lost.
+      const campaign = await lockCampaign(c, a.campaignId);
       if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
       const current = settingsOverridesSchema.safeParse(campaign.settings ?? {});
       const next = parseSettingAssignments(a.assignments, current.success ? current.data : {}, defaultSettings(ctx.config));
