@@ -480,7 +480,8 @@ export class Dispatcher {
       }
       // One coalesced re-render per message, whatever it went through (sent, then delivered).
       await enqueueCoalescedCards(c, sent.filter((o) => recorded.has(o.m.id)).map((o) => o.m), now);
-      await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
+      const early = await applyEarlyStatuses(c, this.ctx, sent.filter((o) => recorded.has(o.m.id) && o.status !== 'delivered').map((o) => o.ids[0]!));
+      for (const campaignId of early) failedCampaigns.add(campaignId);
 
       const failures = outcomes.filter((o): o is Extract<Outcome, { error: SmsSendError }> => 'error' in o);
       for (const o of failures.filter((f) => f.error.kind === 'opted_out')) {
@@ -611,6 +612,8 @@ export class Dispatcher {
       out.expired = r.moved.length;
     }
     const unknown = await unknownToReconcile(this.ctx.db.pool, new Date(now.getTime() - this.opts.settleMs), 100);
+    // Found sent, and the carrier had already reported a failure: the error budget hears of it.
+    const failedCampaigns = new Set<number>();
     for (const m of unknown) {
       let listed;
       try {
@@ -695,10 +698,11 @@ export class Dispatcher {
           const batchId = m.batch_id === null ? null : Number(m.batch_id);
           await enqueueCoalescedCards(c, [{ id: Number(m.id), batchId }], now);
           await enqueueProgress(c, [batchId], now);
-          if (ids.length) await applyEarlyStatuses(c, this.ctx, ids.slice(0, 1));
+          if (ids.length) for (const campaignId of await applyEarlyStatuses(c, this.ctx, ids.slice(0, 1))) failedCampaigns.add(campaignId);
         }
       });
     }
+    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
     return out;
   }
 }

@@ -2,6 +2,9 @@
  * Delivery status callbacks: recorded once per (provider id, status), applied to the
  * message only when they move it forward along the state machine (a 'sent' arriving after
  * 'delivered' is recorded and changes nothing), then the card and progress re-render.
+ * A callback can beat the record of its send (fast carriers answer within milliseconds):
+ * it is kept, and the record applies it. The two take turns on the provider id, so one of
+ * them always sees the other's work (see lockProviderIds).
  */
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
@@ -27,6 +30,7 @@ const FINAL: Record<string, { to: MessageStatus; from: MessageStatus[] }> = {
 
 export async function handleStatusCallback(ctx: AppContext, u: StatusUpdate): Promise<{ duplicate: boolean; changed: boolean }> {
   const r = await ctx.db.tx(async (c) => {
+    await lockProviderIds(c, [u.providerMessageId]);
     const ins = await c.query(
       `INSERT INTO delivery_events (provider_message_id, status, error_code, payload, received_at)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider_message_id, status) DO NOTHING RETURNING id`,
@@ -80,13 +84,40 @@ export async function applyDeliveryStatus(
   return Number(m.campaign_id);
 }
 
-/** Applies final statuses that arrived before the message was marked sent (a fast carrier). */
-export async function applyEarlyStatuses(q: Queryable, ctx: AppContext, providerIds: string[]): Promise<void> {
-  if (providerIds.length === 0) return;
+/** Advisory-lock namespace of provider ids (the two-key form; see lockCampaignCaps for another). */
+const PROVIDER_ID_LOCK = 0x534d54;
+
+/**
+ * Makes a callback and the record of its send take turns on the provider id, until the
+ * transaction ends. Without it a callback could look for its message before the record
+ * committed (not there yet: it only keeps the event) while the record had already read the
+ * events (not there yet): applied by neither, the carrier's "failed" lost. In key order (no
+ * deadlock between two records whose ids share a hash).
+ */
+async function lockProviderIds(q: Queryable, providerIds: string[]): Promise<void> {
+  await q.query(
+    `SELECT pg_advisory_xact_lock(${PROVIDER_ID_LOCK}, k) FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id) keys ORDER BY k`,
+    [providerIds],
+  );
+}
+
+/**
+ * Applies final statuses that arrived before the message was marked sent (a fast carrier),
+ * in the transaction that marks it sent. Returns the campaigns of messages it moved to
+ * failed or undelivered: their error budget is checked, as for a callback that came later.
+ */
+export async function applyEarlyStatuses(q: Queryable, ctx: AppContext, providerIds: string[]): Promise<Set<number>> {
+  const failedCampaigns = new Set<number>();
+  if (providerIds.length === 0) return failedCampaigns;
+  await lockProviderIds(q, providerIds);
   const { rows } = await q.query<{ provider_message_id: string; status: string; error_code: string | null }>(
     `SELECT provider_message_id, status, error_code FROM delivery_events
      WHERE provider_message_id = ANY($1::text[]) AND status IN ('delivered', 'undelivered', 'failed') ORDER BY received_at, id`,
     [providerIds],
   );
-  for (const r of rows) await applyDeliveryStatus(q, ctx, r.provider_message_id, r.status, r.error_code);
+  for (const r of rows) {
+    const campaignId = await applyDeliveryStatus(q, ctx, r.provider_message_id, r.status, r.error_code);
+    if (campaignId !== null && r.status !== 'delivered') failedCampaigns.add(campaignId);
+  }
+  return failedCampaigns;
 }
