@@ -32,7 +32,8 @@ export function classifyInbound(body: string): InboundKind {
 
 const LIKELY_OPT_OUT = [
   /\bstop\s+(texting|messaging|sending|contacting)\b/i,
-  /\b(unsubscribe|remove|take)\s+me\b/i,
+  /\b(remove|take)\s+me\b/i,
+  /\bunsubscrib/i, // the word has no other meaning: "how do I unsubscribe?", "I want to unsubscribe"
   /\bdon'?t\s+(text|message|contact)\s+me\b/i,
   /\bdo\s+not\s+(text|message|contact)\s+me\b/i,
   /\bno\s+more\s+(texts|messages|sms)\b/i,
@@ -41,7 +42,24 @@ const LIKELY_OPT_OUT = [
   /\bwrong\s+number\b/i,
 ];
 
+/** Words that ask for nothing of their own: politeness, emphasis, pronouns. */
+const FILLER = new Set(['PLEASE', 'PLS', 'PLZ', 'THANKS', 'THANK', 'YOU', 'THX', 'TY', 'IT', 'THIS', 'THESE', 'THEM', 'NOW', 'ASAP', 'JUST', 'ALL', 'ME', 'I', 'SAID', 'NO']);
+
+/** "Stop, please!!" -> ["STOP", "PLEASE"]; invisible characters and apostrophes join, anything else not a letter or digit splits. */
+function wordsOf(body: string): string[] {
+  return body
+    .normalize('NFKC')
+    .replace(/[\p{Cf}'’]/gu, '')
+    .toUpperCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+}
+
 /** A free-text reply that reads like an opt-out request: flagged so a human acts on it. */
 export function looksLikeOptOut(body: string): boolean {
-  return LIKELY_OPT_OUT.some((re) => re.test(body));
+  const text = body.normalize('NFKC');
+  if (LIKELY_OPT_OUT.some((re) => re.test(text))) return true;
+  // A stop keyword with only filler around it ("Stop please", "STOP IT NOW") asks for nothing else; "stop by tomorrow?" or "cancel my appointment" do.
+  const words = wordsOf(body);
+  return words.some((w) => STOP.has(w)) && words.every((w) => STOP.has(w) || FILLER.has(w));
 }
