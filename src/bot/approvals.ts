@@ -8,7 +8,7 @@
 import { effectiveSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import type { PoolClient } from 'pg';
-import { setCampaignStatus } from '../db/queries/campaigns.ts';
+import { lockCampaignOfBatch, lockCampaignOfMessage, setCampaignStatus, type CampaignRow } from '../db/queries/campaigns.ts';
 import { batchMessageIds, getBatchRow, getCardRow, getCardRows, type CardRow } from '../db/queries/cardRows.ts';
 import { editMessageBody } from '../db/queries/messageEdits.ts';
 import { NOW, transitionMessage, transitionMessages } from '../db/queries/transition.ts';
@@ -50,6 +50,12 @@ function alreadyDone(status: MessageStatus | null, by: string | null): ActionOut
   return refuse('locked', `This message is ${status.replace('_', ' ')} and can no longer be changed.`);
 }
 
+/** Why nothing of this campaign may be approved any more (cancelled or completed), or null. */
+function closedToApprovals(campaign: CampaignRow): string | null {
+  if (campaign.status !== 'cancelled' && campaign.status !== 'completed') return null;
+  return `Campaign "${campaign.name}" is ${campaign.status}; its messages can no longer be approved.`;
+}
+
 /** Activates a draft campaign on its first approval, and plans send slots (same transaction). */
 async function afterApproval(c: PoolClient, ctx: AppContext, actor: Actor, campaignId: number): Promise<void> {
   await setCampaignStatus(c, { id: campaignId, from: ['draft'], to: 'active', actor: actor.name, surface: actor.surface });
@@ -69,11 +75,13 @@ async function changed(c: PoolClient, ids: number[]): Promise<CardRow[]> {
 export async function approveMessage(ctx: AppContext, actor: Actor, messageId: number): Promise<ActionOutcome> {
   if (!actor.isApprover) return notApprover(actor);
   const out = await ctx.db.tx(async (c): Promise<ActionOutcome> => {
-    const row = await getCardRow(c, messageId);
-    if (!row) return refuse('not_found', `Message ${messageId} does not exist.`);
-    if (row.campaign_status === 'cancelled' || row.campaign_status === 'completed') {
-      return refuse('locked', `Campaign ${row.campaign_name} is ${row.campaign_status}; its messages can no longer be approved.`);
-    }
+    // The campaign before the message, as a cancel takes them: a cancel that got there first has
+    // committed, and is seen here; one that comes later waits for this approval, then cancels it.
+    const campaign = await lockCampaignOfMessage(c, messageId);
+    const row = campaign && (await getCardRow(c, messageId));
+    if (!campaign || !row) return refuse('not_found', `Message ${messageId} does not exist.`);
+    const closed = closedToApprovals(campaign);
+    if (closed) return refuse('locked', closed);
     if (DECIDABLE.includes(row.status) && (row.lint ?? []).some((f) => f.severity === 'error')) {
       return refuse('invalid', 'This message has lint errors: edit it first, then approve.', row.lint.filter((f) => f.severity === 'error').map((f) => f.message));
     }
@@ -169,7 +177,9 @@ export async function editMessage(ctx: AppContext, actor: Actor, messageId: numb
     return refuse(missing ? 'not_found' : 'invalid', check.errors.join(' '), check.errors);
   }
   const out = await ctx.db.tx(async (c): Promise<ActionOutcome> => {
-    const row = await getCardRow(c, messageId);
+    // An approved message's edit approves the new text: the campaign first, as for an approval.
+    const campaign = await lockCampaignOfMessage(c, messageId);
+    const row = campaign && (await getCardRow(c, messageId));
     if (!row) return refuse('not_found', `Message ${messageId} does not exist.`);
     if ((LOCKED_STATUSES as readonly string[]).includes(row.status) || !EDITABLE.includes(row.status)) {
       return refuse('locked', `This message is ${row.status.replace('_', ' ')}; its text can no longer be edited.`);
@@ -200,8 +210,11 @@ export async function editMessage(ctx: AppContext, actor: Actor, messageId: numb
 export async function approveAll(ctx: AppContext, actor: Actor, batchId: number): Promise<{ ok: boolean; message: string; approved: number }> {
   if (!actor.isApprover) return { ok: false, message: notApprover(actor).message, approved: 0 };
   const out = await ctx.db.tx(async (c) => {
-    const batch = await getBatchRow(c, batchId);
-    if (!batch) return { ok: false, message: `Batch ${batchId} does not exist.`, approved: 0 };
+    // The campaign before its messages, as for a single approval.
+    const campaign = await lockCampaignOfBatch(c, batchId);
+    if (!campaign) return { ok: false, message: `Batch ${batchId} does not exist.`, approved: 0 };
+    const closed = closedToApprovals(campaign);
+    if (closed) return { ok: false, message: closed, approved: 0 };
     const ids = await batchMessageIds(c, batchId, ['suggested']);
     const rows = await getCardRows(c, ids);
     const clean = rows.filter((r) => !(r.lint ?? []).some((f) => f.severity === 'error')).map((r) => Number(r.id));
@@ -217,7 +230,7 @@ export async function approveAll(ctx: AppContext, actor: Actor, batchId: number)
       note: { actorId: actor.id, batchId },
     });
     if (r.moved.length) {
-      await afterApproval(c, ctx, actor, batch.campaign_id);
+      await afterApproval(c, ctx, actor, campaign.id);
       await changed(c, r.moved.map((m) => m.id));
     }
     const parts = [`Approved ${r.moved.length} message${r.moved.length === 1 ? '' : 's'} of batch #${batchId}.`];

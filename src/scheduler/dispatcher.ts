@@ -528,8 +528,8 @@ export class Dispatcher {
     for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
     // Claims that did not go, back on the timeline. Their own transaction: it reads the campaign
     // rows FOR SHARE (to wait for a cancel in progress), which must not be held while the record
-    // above locks other messages to a phone (an approval locks its message, then the campaign:
-    // the two would deadlock).
+    // above locks other messages to a phone (a cancel holds its campaign, then wants its
+    // messages, some of which that record's opt-out may hold: the two would deadlock).
     const closed = outcomes.filter((o) => 'closedAt' in o).map((o) => ({ m: o.m, closedAt: o.closedAt }));
     if (closed.length) await this.ctx.db.tx((c) => this.putBack(c, closed, 'window_closed', stats, now));
     const notSending = outcomes.filter((o) => 'stopped' in o && o.stopped === 'not_sending').map((o) => ({ m: o.m }));

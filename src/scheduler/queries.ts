@@ -63,8 +63,8 @@ export async function timelineSince(q: Queryable, campaignId: number, since: Dat
 /**
  * Writes slots (side effect: scheduled_send_time of still-approved messages; not a status
  * change). `skipHeld` leaves rows another transaction holds (a claim taking them, a cancel,
- * an opt-out) as they are instead of waiting: a re-plan holds the campaign row, and an
- * approval locks its message before the campaign, so waiting there could close a deadlock.
+ * an opt-out) as they are instead of waiting behind it while holding the campaign row (every
+ * approval, edit and control waits for that row first: see lockCampaignOfMessage).
  * Only a re-plan may skip: its messages already have a slot, which stays.
  */
 export async function writeSlots(q: Queryable, slots: { id: number; at: number }[], opts: { skipHeld?: boolean } = {}): Promise<number> {

@@ -62,6 +62,30 @@ export async function ensureCampaign(
   return { campaign: rows[0], created: true };
 }
 
+/**
+ * The campaign of a message, locked FOR UPDATE until the transaction ends. The lock order is
+ * campaign, then its messages: cancel, pause, resume and settings changes lock the campaign
+ * row before touching messages, so whatever else changes messages and their campaign together
+ * (an approval plans its campaign) takes the campaign first too, or the two could deadlock.
+ * Read after the lock, the message is as the last campaign change left it (a cancel included).
+ */
+export async function lockCampaignOfMessage(q: Queryable, messageId: number): Promise<CampaignRow | undefined> {
+  const { rows } = await q.query<CampaignRow>(
+    'SELECT * FROM campaigns WHERE id = (SELECT campaign_id FROM campaign_messages WHERE id = $1) FOR UPDATE',
+    [messageId],
+  );
+  return rows[0];
+}
+
+/** The campaign of a batch, locked FOR UPDATE (campaign before messages: see lockCampaignOfMessage). */
+export async function lockCampaignOfBatch(q: Queryable, batchId: number): Promise<CampaignRow | undefined> {
+  const { rows } = await q.query<CampaignRow>(
+    'SELECT * FROM campaigns WHERE id = (SELECT campaign_id FROM batches WHERE id = $1) FOR UPDATE',
+    [batchId],
+  );
+  return rows[0];
+}
+
 /** Guarded status change (side effect: update + audit). Returns false when `from` did not match. */
 export async function setCampaignStatus(
   q: Queryable,
