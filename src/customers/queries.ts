@@ -156,3 +156,12 @@ export async function upsertCustomerBatch(
   }
   return out;
 }
+
+/** The customer with this number, as far as sending to it goes (consent and place), if any. */
+export async function customerForSending(
+  q: Queryable,
+  phone: string,
+): Promise<{ name: string | null; consent_status: string; timezone: string | null; state: string | null } | undefined> {
+  const { rows } = await q.query('SELECT name, consent_status, timezone, state FROM customers WHERE phone = $1', [phone]);
+  return rows[0];
+}

@@ -7,7 +7,9 @@ import { optedOutPhones } from '../db/queries/contactStatus.ts';
 import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { parseSettingAssignments, settingsOverridesSchema } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
-import { getCampaign, setCampaignStatus, updateCampaignSettings } from '../db/queries/campaigns.ts';
+import { getCampaign, setCampaignStatus, updateCampaignSettings, type CampaignRow } from '../db/queries/campaigns.ts';
+import type { Queryable } from '../db/database.ts';
+import { customerForSending } from '../customers/queries.ts';
 import { writeAudit, type Surface } from '../db/queries/audit.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
 import { maskPhone, normalizePhone } from '../domain/phone.ts';
@@ -19,6 +21,7 @@ import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
 import { latestBatchOf, lockCampaign, pendingIdsOfCampaign } from './queries.ts';
+import { bubbleSpanMs, recipientOpensAt, windowsFor } from './recipients.ts';
 import { defaultSettings, effectiveSettings } from '../campaigns/settings.ts';
 
 type Result = { ok: boolean; message: string };
@@ -99,8 +102,10 @@ export async function cancelCampaign(
 
 /**
  * Sends one of the campaign's messages to a test number, marked "[TEST]", now (no pacing,
- * but never to an opted-out number). Recorded in the audit log before the provider call,
- * and in the thread after. It is not a campaign message: it never counts as sent.
+ * no business hours), but never to an opted-out number, nor to a customer's number without
+ * their consent or outside their quiet hours (unless it is one of the campaign's test
+ * numbers). Recorded in the audit log before the provider call, and in the thread after.
+ * It is not a campaign message: it never counts as sent.
  */
 export async function sendTestMessage(
   ctx: AppContext,
@@ -118,6 +123,8 @@ export async function sendTestMessage(
       [a.campaignId],
     );
     if (!rows[0]) return { ok: false as const, message: `Campaign "${campaign.name}" has no message to test yet.` };
+    const refused = await refusedAsCustomer(c, ctx, campaign, phone.e164, rows[0].body);
+    if (refused) return { ok: false as const, message: refused };
     await writeAudit(c, {
       actor: a.actor, surface: a.surface, action: 'test_send', entityType: 'campaign', entityId: a.campaignId,
       after: { phone: phone.e164, body: rows[0].body, test_mode: true },
@@ -154,6 +161,29 @@ export async function sendTestMessage(
   return error
     ? { ok: false, message: `Test send to ${maskPhone(phone.e164)} failed: ${error}` }
     : { ok: true, message: `Test message sent to ${maskPhone(phone.e164)}.` };
+}
+
+/**
+ * Why a test may not go to this number now, if it is a customer's: the rules of a campaign
+ * send (consent, the recipient's quiet hours and state law) hold for a test too. The
+ * campaign's own test numbers are the manager's to text.
+ */
+async function refusedAsCustomer(c: Queryable, ctx: AppContext, campaign: CampaignRow, phone: string, body: string): Promise<string | null> {
+  if ((campaign.test_numbers ?? []).includes(phone)) return null;
+  const customer = await customerForSending(c, phone);
+  if (!customer) return null;
+  const who = `${maskPhone(phone)} is a customer's number${customer.name ? ` (${customer.name})` : ''}`;
+  if (customer.consent_status !== 'opted_in') {
+    return `${who} without consent to texts (${customer.consent_status}); pick another test number, or add it to the campaign's test numbers.`;
+  }
+  const settings = effectiveSettings(ctx.config, campaign.settings);
+  const recipient = await windowsFor({ phone, customer_timezone: customer.timezone, customer_state: customer.state }, settings);
+  const now = ctx.clock.now().getTime();
+  const at = recipientOpensAt(now, recipient, bubbleSpanMs(splitBubbles(body).length, ctx.config.scheduler.bubbleGapSeconds * 1000));
+  if (at === now) return null;
+  const zone = recipient[0]?.zone ?? settings.timezone;
+  const when = at === Infinity ? 'their quiet hours never open' : `try again from ${formatWhen(new Date(at), zone)} (${zone})`;
+  return `${who}, and it is outside their quiet hours now: ${when}, pick another test number, or add it to the campaign's test numbers.`;
 }
 
 /** Applies `key=value` settings (parseSettingAssignments) and re-plans the campaign's unsent messages. */

@@ -74,6 +74,15 @@ export function nextFit(t: number, settings: CampaignSettings, recipient: readon
   return earliestFit(schedulesFor(settings, recipient), t, spanMs);
 }
 
+/**
+ * The first moment from `t` at which a number's own windows (quiet hours and state law, no
+ * campaign hours) are open and stay open `spanMs` more: `t` when they are now; Infinity when
+ * they never are.
+ */
+export function recipientOpensAt(t: number, recipient: readonly RecipientWindow[], spanMs: number): number {
+  return earliestFit(recipient.map((r) => windowSchedule(r.zone, r.window)), t, spanMs);
+}
+
 /** From a message's first bubble to its last: the bubbles go `gapMs` apart. */
 export function bubbleSpanMs(bubbles: number, gapMs: number): number {
   return Math.max(0, bubbles - 1) * gapMs;
