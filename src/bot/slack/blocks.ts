@@ -83,8 +83,9 @@ export function cardBlocks(card: CardModel): KnownBlock[] {
   return blocks;
 }
 
+/** The message's top-level `text` (notifications are built from it): escaped like the blocks, so no "<!channel>" in a name pings anyone. */
 function cardFallback(card: CardModel): string {
-  return `${card.customerName} (${card.maskedPhone}): ${card.body}${card.statusLine ? ` [${card.statusLine}]` : ''}`;
+  return esc(`${card.customerName} (${card.maskedPhone}): ${card.body}${card.statusLine ? ` [${card.statusLine}]` : ''}`);
 }
 
 /** Splits cards into chat messages within the block and size limits, keeping their order. */
@@ -165,7 +166,7 @@ export function batchHeaderMessage(h: BatchHeaderModel): { text: string; blocks:
       }),
     });
   }
-  const text = `${h.campaignName} batch #${h.batchId}: ${h.suggestionCount} suggestions for ${h.segmentSpec}, ${h.lintFindingCount} lint findings, est. ${money(h.estimatedCostUsd)}, sends ${h.sendingWindow}`;
+  const text = esc(`${h.campaignName} batch #${h.batchId}: ${h.suggestionCount} suggestions for ${h.segmentSpec}, ${h.lintFindingCount} lint findings, est. ${money(h.estimatedCostUsd)}, sends ${h.sendingWindow}`);
   return { text, blocks };
 }
 
@@ -176,18 +177,18 @@ export function chatMessageBlocks(m: ChatMessage): { text: string; blocks: Known
   const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(`${title}${esc(m.text)}`) }];
   const fields = (m.fields ?? []).slice(0, 10);
   if (fields.length) blocks.push({ type: 'section', fields: fields.map((f) => mrkdwn(`*${esc(f.label)}*\n${esc(f.value)}`)) });
-  return { text: clip(`${m.title ? m.title + ': ' : ''}${m.text}`), blocks };
+  return { text: clip(esc(`${m.title ? m.title + ': ' : ''}${m.text}`)), blocks };
 }
 
 /** A /campaign reply; a confirmation gets a button that runs the confirmed command. */
 export function commandReplyMessage(r: CommandReply): { text: string; blocks?: KnownBlock[]; response_type: 'ephemeral' | 'in_channel' } {
   const response_type = r.visibility === 'channel' ? ('in_channel' as const) : ('ephemeral' as const);
-  if (!r.confirm) return { text: clip(r.text, 3900), response_type };
+  if (!r.confirm) return { text: clip(esc(r.text), 3900), response_type };
   return {
-    text: clip(r.text, 3000),
+    text: clip(esc(r.text), 3000),
     response_type,
     blocks: [
-      { type: 'section', text: mrkdwn(r.text) },
+      { type: 'section', text: mrkdwn(esc(r.text)) },
       {
         type: 'actions',
         elements: [
