@@ -11,7 +11,7 @@ import type { APIInteractionResponse } from 'discord.js';
 import { coerceError } from '../../errors.ts';
 import type { DiscordDeps } from './context.ts';
 import { dispatchInteraction } from './dispatch.ts';
-import { verifyDiscordSignature } from './verify.ts';
+import { isFreshTimestamp, verifyDiscordSignature } from './verify.ts';
 
 export const INTERACTIONS_PATH = '/discord/interactions';
 
@@ -34,6 +34,11 @@ export function mountInteractionsEndpoint(app: express.Express, deps: DiscordDep
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyDiscordSignature(publicKey, req.get('x-signature-ed25519'), req.get('x-signature-timestamp'), raw)) {
       res.status(401).json({ error: 'invalid request signature' });
+      return;
+    }
+    // Real time, not the app's clock: the timestamp is Discord's.
+    if (!isFreshTimestamp(req.get('x-signature-timestamp'), Date.now())) {
+      res.status(401).json({ error: 'stale request timestamp (more than 5 minutes from now): replayed, or this server\'s clock is wrong' });
       return;
     }
     let body: unknown;

@@ -37,3 +37,16 @@ export function verifyDiscordSignature(
     return false;
   }
 }
+
+/** How far a request's signed timestamp may be from now (Slack's Bolt allows the same). */
+export const MAX_TIMESTAMP_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Whether the signed timestamp (unix seconds) is within MAX_TIMESTAMP_SKEW_SECONDS of now.
+ * A signature stays valid for ever, so without this a captured request could be replayed
+ * once its id is no longer remembered (handled ids are kept a day, far longer than this).
+ */
+export function isFreshTimestamp(timestamp: string | undefined, nowMs: number): boolean {
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return false;
+  return Math.abs(nowMs / 1000 - Number(timestamp)) <= MAX_TIMESTAMP_SKEW_SECONDS;
+}
