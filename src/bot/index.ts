@@ -12,7 +12,6 @@ import { createConsoleSurface } from './console/index.ts';
 import { startDiscord } from './discord/index.ts';
 import { createSlackSurface } from './slack/index.ts';
 
-const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 /** How often ids of handled Slack events and Discord interactions older than a day are forgotten. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
@@ -33,7 +32,9 @@ export async function startSurfaces(
       surfaces.set('discord', discord.surface);
       stops.push(discord.stop);
     }
-    if ((!ctx.config.slack && !ctx.config.discord) || LOOPBACK.includes(ctx.config.http.host)) {
+    // Beside a chat surface, only with its token: a chat surface needs a public URL, often a
+    // proxy on this machine, which makes every request look local to the loopback check.
+    if ((!ctx.config.slack && !ctx.config.discord) || ctx.config.consoleToken !== undefined) {
       const console = await createConsoleSurface(ctx, app);
       surfaces.set('console', console.surface);
       stops.push(console.stop);
