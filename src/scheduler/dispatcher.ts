@@ -111,6 +111,12 @@ interface Claimed {
   /** What the claim checked the windows with: checked again right before each provider call. */
   settings: CampaignSettings;
   recipient: readonly RecipientWindow[];
+  /**
+   * When its first provider call began (set by send), else when it was claimed: recorded as
+   * last_attempt_at, which the caps count. A batch can wait longer than a cap's window for
+   * its turn to send; stamped with the claim, its sends would fall out of the window early.
+   */
+  attemptedAt: number;
 }
 
 type Outcome =
@@ -381,6 +387,7 @@ export class Dispatcher {
         return {
           id: g.id, campaignId: Number(g.campaign_id), batchId: g.batch_id === null ? null : Number(g.batch_id),
           phone: g.phone, bubbles: g.bubbles, attempts: fences.get(g.id)!, settings: s, recipient: this.recipients.get(g, s),
+          attemptedAt: now.getTime(),
         };
       });
   }
@@ -423,6 +430,7 @@ export class Dispatcher {
         return { m, ok: true, ids, status, partial: error };
       }
       try {
+        if (i === 0) m.attemptedAt = this.ctx.clock.now().getTime();
         const r = await this.sms.send({ to: m.phone, body, messageId: m.id, bubble: i });
         ids.push(r.providerMessageId);
         status = r.status;
@@ -452,6 +460,7 @@ export class Dispatcher {
             set: {
               provider_message_id: o.ids[0],
               extra_provider_ids: o.ids.slice(1),
+              last_attempt_at: new Date(o.m.attemptedAt),
               ...(o.partial && {
                 last_error: `only ${o.ids.length} of ${o.m.bubbles.length} bubbles went out: ${o.partial.message}`,
                 error_code: o.partial.providerCode ?? null,
@@ -493,7 +502,8 @@ export class Dispatcher {
         if (group.length === 0) continue;
         const r = await transitionMessages(c, {
           rows: group.map((o) => ({
-            id: o.m.id, attempts: o.m.attempts, set: { error_code: o.error.providerCode ?? null, last_error: o.error.message.slice(0, 500) },
+            id: o.m.id, attempts: o.m.attempts,
+            set: { error_code: o.error.providerCode ?? null, last_error: o.error.message.slice(0, 500), last_attempt_at: new Date(o.m.attemptedAt) },
           })),
           from: 'sending', to, actor: 'scheduler', surface: 'system',
         });

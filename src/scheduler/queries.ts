@@ -158,6 +158,8 @@ export async function lockCampaignCaps(q: Queryable, campaignIds: number[]): Pro
  * of each window, which is all a cap needs to know (at the cap, there is no room).
  * Attempts stamped up to a minute ahead count too: another process's clock may run a little
  * ahead of this one's (further ahead is a clock jump, which must not hold sends for long).
+ * A claim still `sending` counts in every window whatever its stamp: it may be about to go
+ * (a batch waits for the one before it), and is stamped with its send when recorded.
  */
 export async function recentAttempts(
   q: Queryable,
@@ -166,7 +168,7 @@ export async function recentAttempts(
 ): Promise<Map<number, { minute: number; hour: number; day: number }>> {
   if (campaigns.length === 0) return new Map();
   const { rows } = await q.query<{ id: number; minute: number; hour: number; day: number }>(
-    `SELECT v.id, n.minute, n.hour, n.day
+    `SELECT v.id, n.minute + w.minute AS minute, n.hour + w.hour AS hour, n.day + w.day AS day
      FROM unnest($2::bigint[], $3::timestamptz[], $4::int[]) AS v(id, day_start, lim)
      CROSS JOIN LATERAL (
        SELECT count(*) FILTER (WHERE r.t > $1::timestamptz - interval '1 minute')::int AS minute,
@@ -176,7 +178,14 @@ export async function recentAttempts(
              WHERE m.campaign_id = v.id AND m.last_attempt_at <= $1::timestamptz + interval '1 minute'
                AND m.last_attempt_at >= least(v.day_start, $1::timestamptz - interval '1 hour')
              ORDER BY m.last_attempt_at DESC LIMIT v.lim) r
-     ) n`,
+     ) n
+     -- Claims in flight stamped before a window (counted there above if stamped inside it).
+     CROSS JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE s.last_attempt_at <= $1::timestamptz - interval '1 minute')::int AS minute,
+              count(*) FILTER (WHERE s.last_attempt_at <= $1::timestamptz - interval '1 hour')::int AS hour,
+              count(*) FILTER (WHERE s.last_attempt_at < v.day_start)::int AS day
+       FROM campaign_messages s WHERE s.campaign_id = v.id AND s.status = 'sending'
+     ) w`,
     [now, campaigns.map((c) => c.id), campaigns.map((c) => c.dayStart), campaigns.map((c) => c.limit)],
   );
   return new Map(rows.map((r) => [Number(r.id), r]));
