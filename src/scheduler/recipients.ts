@@ -27,7 +27,7 @@ export class RecipientWindows {
 
   /** Looks up every place among `refs` not known yet (geo data is read asynchronously). */
   async prepare(refs: Iterable<{ m: RecipientRef; settings: CampaignSettings }>): Promise<void> {
-    // Places are few (area codes x zones): a long-lived cache stays small; the guard is for pathological inputs.
+    // Places are bounded (exchanges x customer zones and states): the guard keeps a long-lived cache small.
     if (this.byPlace.size > 50_000) this.byPlace.clear();
     const missing = new Map<string, Promise<RecipientWindow[]>>();
     for (const { m, settings } of refs) {
@@ -45,6 +45,11 @@ export class RecipientWindows {
   }
 }
 
+/**
+ * Everything a recipient's windows depend on: the number as far as its geo look-up reads it
+ * (`geoKey`: in North America the area code and the exchange, whose zones may differ), the
+ * customer's zone and state, the campaign's zone and quiet hours.
+ */
 function placeKey(m: RecipientRef, s: CampaignSettings): string {
   const q = s.recipientQuietHours;
   return `${geoKey(m.phone)}|${m.customer_timezone ?? ''}|${m.customer_state ?? ''}|${s.timezone}|${q ? `${q.start}-${q.end}` : 'off'}`;
