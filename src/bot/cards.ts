@@ -53,6 +53,7 @@ export async function loadBatchHeader(q: Queryable, ctx: AppContext, batchId: nu
     estimatedCostUsd: Number(b.estimated_cost_usd),
     counts,
     sendingWindow: `${formatDays(s.businessDays)} ${formatTimeWindow(s.businessHours)} ${s.timezone}`,
+    editsThrough: b.edits_through ?? '0',
     actions,
   };
 }
@@ -102,7 +103,9 @@ function statusLine(r: CardRow, when: (d: Date | null) => string): string | null
     case 'cancelled':
       return `Cancelled${r.cancelled_reason ? `: ${r.cancelled_reason}` : ''}`;
     case 'needs_review':
-      return `Needs review: its send slot passed${r.approved_by ? ` (approved by ${r.approved_by})` : ''}`;
+      // Why it came back is what the person deciding must read (e.g. "the provider shows an
+      // SMS with this text ... check the provider's log before approving any of them again").
+      return `Needs review: ${r.last_error?.trim() || 'its send slot passed'}${r.approved_by ? ` (approved by ${r.approved_by})` : ''}`;
   }
 }
 

@@ -27,6 +27,7 @@ export type BatchAction = 'approve_all' | 'reject_all';
 /** What one approval card shows and offers. */
 export interface CardModel {
   messageId: number;
+  /** Changes with every edit and status change: decisions carry it back (a stale one is refused). */
   version: number;
   campaignName: string;
   customerName: string;
@@ -40,7 +41,10 @@ export interface CardModel {
   context: { label: string; value: string }[];
   rationale: string | null;
   lint: LintFinding[];
-  /** One line of state under the text, e.g. "Approved by Dana · sends Tue 11/24 2:59 PM". */
+  /**
+   * One line of state under the text, e.g. "Approved by Dana · sends Tue 11/24 2:59 PM"; for
+   * a message back in review, why (which may say its SMS could already have gone).
+   */
   statusLine: string | null;
   actions: CardAction[];
 }
@@ -59,6 +63,12 @@ export interface BatchHeaderModel {
   counts: Partial<Record<MessageStatus, number>>;
   /** e.g. "Mon-Sat 09:00-20:00 America/Los_Angeles" */
   sendingWindow: string;
+  /**
+   * The latest edit of the batch's messages this header was built after (an opaque mark,
+   * digits; '0' when none). Approve all carries it back, and holds back every message
+   * edited after it: nobody clicking this header has necessarily seen those texts.
+   */
+  editsThrough: string;
   actions: BatchAction[];
 }
 

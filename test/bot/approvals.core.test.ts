@@ -33,13 +33,13 @@ describe.each(engines)('approval core on %s', (engine) => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-auth', n: 2 });
     const id = b.messageIds[0]!;
     for (const r of [
-      await approveMessage(ctx, viewer, id),
-      await rejectMessage(ctx, viewer, id),
-      await editMessage(ctx, viewer, id, 'New text. Reply STOP to opt out'),
+      await approveMessage(ctx, viewer, id, 1),
+      await rejectMessage(ctx, viewer, id, 1),
+      await editMessage(ctx, viewer, id, 'New text. Reply STOP to opt out', 1),
     ]) {
       expect(r).toMatchObject({ ok: false, code: 'not_authorized' });
     }
-    expect(await approveAll(ctx, viewer, b.batchId)).toMatchObject({ ok: false, approved: 0 });
+    expect(await approveAll(ctx, viewer, b.batchId, null)).toMatchObject({ ok: false, approved: 0 });
     expect(await rejectAll(ctx, viewer, b.batchId)).toMatchObject({ ok: false, rejected: 0 });
     expect(await row(id)).toMatchObject({ status: 'suggested', version: 1 });
     expect(await auditFor(db.pool, 'message', id)).toHaveLength(0);
@@ -49,11 +49,11 @@ describe.each(engines)('approval core on %s', (engine) => {
   it('approve audits once, activates the campaign, enqueues the card and header re-render; a second approve is already_done', async () => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-approve', n: 2 });
     const id = b.messageIds[0]!;
-    const first = await approveMessage(ctx, dana, id);
+    const first = await approveMessage(ctx, dana, id, 1);
     expect(first).toMatchObject({ ok: true, card: { messageId: id, status: 'approved', actions: ['edit'] } });
     expect(first.ok && first.card.statusLine).toMatch(/^Approved by dana/);
-    expect(await approveMessage(ctx, { ...dana, name: 'lee' }, id)).toEqual({ ok: false, code: 'already_done', message: 'Already approved by dana.' });
-    expect(await rejectMessage(ctx, dana, id)).toMatchObject({ ok: false, code: 'already_done' });
+    expect(await approveMessage(ctx, { ...dana, name: 'lee' }, id, 1)).toEqual({ ok: false, code: 'already_done', message: 'Already approved by dana.' });
+    expect(await rejectMessage(ctx, dana, id, 1)).toMatchObject({ ok: false, code: 'already_done' });
     const audit = await auditFor(db.pool, 'message', id);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'dana', action: 'approved', before: { status: 'suggested' }, after: { status: 'approved', actorId: 'U1' } });
@@ -73,14 +73,14 @@ describe.each(engines)('approval core on %s', (engine) => {
     const long = await validateEdit(ctx, id, 'Olá 😀 '.repeat(30));
     expect(long.info.encoding).toBe('UCS-2');
     expect(long.errors.join()).toMatch(/segments.*UCS-2/);
-    const bad = await editMessage(ctx, dana, id, '');
+    const bad = await editMessage(ctx, dana, id, '', 1);
     expect(bad).toMatchObject({ ok: false, code: 'invalid' });
     expect(await row(id)).toMatchObject({ body: original, version: 1 });
 
     const v2 = 'Hi! Fresh croissants this Saturday at Bloom. Reply STOP to opt out';
     const v3 = 'Hi! Fresh croissants every Saturday at Bloom. Reply STOP to opt out';
-    expect(await editMessage(ctx, dana, id, v2)).toMatchObject({ ok: true, card: { body: v2, version: 2 } });
-    expect(await editMessage(ctx, { ...dana, name: 'lee' }, id, v3)).toMatchObject({ ok: true });
+    expect(await editMessage(ctx, dana, id, v2, 1)).toMatchObject({ ok: true, card: { body: v2, version: 2 } });
+    expect(await editMessage(ctx, { ...dana, name: 'lee' }, id, v3, 2)).toMatchObject({ ok: true });
     expect(await row(id)).toMatchObject({ body: v3, original_body: original, version: 3, edited_by: 'lee', segments: 1, encoding: 'GSM-7', status: 'suggested' });
     const audit = await auditFor(db.pool, 'message', id);
     expect(audit.map((a) => [a.actor, a.action, (a.before as { body: string }).body, (a.after as { body: string }).body])).toEqual([
@@ -92,14 +92,14 @@ describe.each(engines)('approval core on %s', (engine) => {
   it('an edit of an approved message makes the editor its approver: approved_by names who approved the text that goes', async () => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-edit-approved', n: 1 });
     const id = b.messageIds[0]!;
-    expect(await approveMessage(ctx, dana, id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, id, 1)).toMatchObject({ ok: true });
     expect(await row(id)).toMatchObject({ status: 'approved', approved_by: 'dana' });
     const lee: Actor = { id: 'U3', name: 'lee', surface: 'slack', isApprover: true };
-    expect(await editMessage(ctx, lee, id, 'See you this week? Reply STOP to opt out')).toMatchObject({ ok: true });
+    expect(await editMessage(ctx, lee, id, 'See you this week? Reply STOP to opt out', 2)).toMatchObject({ ok: true });
     expect(await row(id)).toMatchObject({ status: 'approved', approved_by: 'lee', edited_by: 'lee', body: 'See you this week? Reply STOP to opt out' });
     // A suggestion's edit approves nothing.
     const other = await insertMessage(db.pool, { campaignId: b.campaignId, status: 'suggested' });
-    expect(await editMessage(ctx, lee, other, 'Hello again. Reply STOP to opt out')).toMatchObject({ ok: true });
+    expect(await editMessage(ctx, lee, other, 'Hello again. Reply STOP to opt out', 1)).toMatchObject({ ok: true });
     expect(await row(other)).toMatchObject({ status: 'suggested', approved_by: null, edited_by: 'lee' });
   });
 
@@ -107,16 +107,16 @@ describe.each(engines)('approval core on %s', (engine) => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-locked', n: 0 });
     for (const status of ['sent', 'cancelled'] as const) {
       const id = await insertMessage(db.pool, { campaignId: b.campaignId, status });
-      expect(await editMessage(ctx, dana, id, 'Changed. Reply STOP to opt out')).toMatchObject({ ok: false, code: 'locked' });
-      expect(await approveMessage(ctx, dana, id)).toMatchObject({ ok: false, code: 'locked' });
+      expect(await editMessage(ctx, dana, id, 'Changed. Reply STOP to opt out', 1)).toMatchObject({ ok: false, code: 'locked' });
+      expect(await approveMessage(ctx, dana, id, 1)).toMatchObject({ ok: false, code: 'locked' });
     }
   });
 
   it('approve all counts what it approved and skips lint errors; reject all takes the rest', async () => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-bulk', n: 6, lintError: [0, 1] });
-    await rejectMessage(ctx, dana, b.messageIds[5]!);
-    expect(await approveMessage(ctx, dana, b.messageIds[0]!)).toMatchObject({ ok: false, code: 'invalid' });
-    const a = await approveAll(ctx, dana, b.batchId);
+    await rejectMessage(ctx, dana, b.messageIds[5]!, 1);
+    expect(await approveMessage(ctx, dana, b.messageIds[0]!, 1)).toMatchObject({ ok: false, code: 'invalid' });
+    const a = await approveAll(ctx, dana, b.batchId, null);
     expect(a).toMatchObject({ ok: true, approved: 3 });
     expect(a.message).toMatch(/2 with lint errors/);
     const r = await rejectAll(ctx, dana, b.batchId);
@@ -126,7 +126,7 @@ describe.each(engines)('approval core on %s', (engine) => {
       { status: 'approved', n: 3 },
       { status: 'rejected', n: 3 },
     ]);
-    expect(await approveAll(ctx, dana, 999_999)).toMatchObject({ ok: false, approved: 0 });
+    expect(await approveAll(ctx, dana, 999_999, null)).toMatchObject({ ok: false, approved: 0 });
   });
 
   it('/campaign resolves the one running campaign of the channel and never throws on bad input', async () => {

@@ -57,19 +57,19 @@ const approvals: {
   {
     kind: 'approve',
     start: 'suggested',
-    act: (ctx, s) => approveMessage(ctx, ana, s.id),
+    act: (ctx, s) => approveMessage(ctx, ana, s.id, 1),
     refused: (s) => ({ ok: false, code: 'locked', message: refusedClosed(s.name) }),
   },
   {
     kind: 'approve-all',
     start: 'suggested',
-    act: (ctx, s) => approveAll(ctx, ana, s.batchId),
+    act: (ctx, s) => approveAll(ctx, ana, s.batchId, null),
     refused: (s) => ({ ok: false, approved: 0, message: refusedClosed(s.name) }),
   },
   {
     kind: 'edit of an approved message',
     start: 'approved',
-    act: (ctx, s) => editMessage(ctx, ana, s.id, NEW_TEXT),
+    act: (ctx, s) => editMessage(ctx, ana, s.id, NEW_TEXT, 1),
     refused: () => ({ ok: false, code: 'locked', message: 'This message is cancelled; its text can no longer be edited.' }),
   },
 ];
@@ -149,8 +149,8 @@ describe.each(engines)('approvals in a campaign already cancelled on %s', (engin
   it('approve and approve-all are refused with the campaign named, and nothing is approved or planned', async () => {
     // A suggestion in a cancelled campaign: a batch written while the cancel went through.
     const s = await seed(db, `closed-${engine}`, 'suggested', 'cancelled');
-    expect(await approveMessage(ctx, ana, s.id)).toEqual({ ok: false, code: 'locked', message: refusedClosed(s.name) });
-    expect(await approveAll(ctx, ana, s.batchId)).toEqual({ ok: false, approved: 0, message: refusedClosed(s.name) });
+    expect(await approveMessage(ctx, ana, s.id, 1)).toEqual({ ok: false, code: 'locked', message: refusedClosed(s.name) });
+    expect(await approveAll(ctx, ana, s.batchId, null)).toEqual({ ok: false, approved: 0, message: refusedClosed(s.name) });
     expect(await statusOf(db, s.id)).toMatchObject({ status: 'suggested', scheduled_send_time: null });
     expect(await campaignStatus(db, s.campaignId)).toBe('cancelled');
   });
@@ -158,8 +158,8 @@ describe.each(engines)('approvals in a campaign already cancelled on %s', (engin
   it('a cancelled campaign\'s cancelled message can be neither approved nor edited', async () => {
     const s = await seed(db, `closed-edit-${engine}`, 'approved');
     expect(await cancelCampaign(ctx, { campaignId: s.campaignId, actor: 'ben', surface: 'discord' })).toMatchObject({ ok: true, cancelled: 1 });
-    expect(await approveMessage(ctx, ana, s.id)).toEqual({ ok: false, code: 'locked', message: refusedClosed(s.name) });
-    expect(await editMessage(ctx, ana, s.id, NEW_TEXT)).toEqual({
+    expect(await approveMessage(ctx, ana, s.id, 1)).toEqual({ ok: false, code: 'locked', message: refusedClosed(s.name) });
+    expect(await editMessage(ctx, ana, s.id, NEW_TEXT, 1)).toEqual({
       ok: false, code: 'locked', message: 'This message is cancelled; its text can no longer be edited.',
     });
     expect((await statusOf(db, s.id)).status).toBe('cancelled');

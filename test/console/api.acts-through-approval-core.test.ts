@@ -28,21 +28,21 @@ describe.each(engines)('console actions go through the approval core on %s', (en
   it('approve records the console user as approver, and a second click is told who was first', async () => {
     const { messageIds: [id] } = await insertBatch(db.pool, campaignId, [{ name: 'Ana Lima' }]);
 
-    const first = await call(running.base, `/api/messages/${id}/approve`, { actor: 'Dana' });
+    const first = await call(running.base, `/api/messages/${id}/approve`, { actor: 'Dana', version: 1 });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ ok: true, card: { messageId: id, status: 'approved' } });
     expect(await message(id!)).toMatchObject({ status: 'approved', approved_by: 'Dana' });
     const audit = await auditFor(db.pool, 'message', id!);
     expect(audit.at(-1)).toMatchObject({ actor: 'Dana', surface: 'console', action: 'approved' });
 
-    const second = await call(running.base, `/api/messages/${id}/approve`, { actor: 'Lee' });
+    const second = await call(running.base, `/api/messages/${id}/approve`, { actor: 'Lee', version: 1 });
     expect(second.status).toBe(409);
     expect(second.body).toMatchObject({ ok: false, code: 'already_done', message: 'Already approved by Dana.' });
   });
 
   it('reject without a name acts as "console"', async () => {
     const { messageIds: [id] } = await insertBatch(db.pool, campaignId, [{ name: 'Ben Okafor' }]);
-    const r = await call(running.base, `/api/messages/${id}/reject`, {});
+    const r = await call(running.base, `/api/messages/${id}/reject`, { version: 1 });
     expect(r.status).toBe(200);
     expect(await message(id!)).toMatchObject({ status: 'rejected', rejected_by: 'console' });
   });
@@ -54,14 +54,14 @@ describe.each(engines)('console actions go through the approval core on %s', (en
     expect(live.status).toBe(200);
     expect(live.body).toMatchObject({ ok: true, info: { segments: 1, encoding: 'UCS-2' } });
 
-    const bad = await call(running.base, `/api/messages/${id}/edit`, { actor: 'Dana', text: 'Hi {{first_name}}! Reply STOP to opt out' });
+    const bad = await call(running.base, `/api/messages/${id}/edit`, { actor: 'Dana', version: 1, text: 'Hi {{first_name}}! Reply STOP to opt out' });
     expect(bad.status).toBe(422);
     expect(bad.body).toMatchObject({ ok: false, code: 'invalid' });
     expect((bad.body.errors as string[]).join(' ')).toMatch(/placeholder/);
     expect((await message(id!))!.edited_by).toBeNull();
 
     const text = 'Hi Cy, we saved you a seat at Bean There this week. Reply STOP to opt out';
-    const good = await call(running.base, `/api/messages/${id}/edit`, { actor: 'Dana', text });
+    const good = await call(running.base, `/api/messages/${id}/edit`, { actor: 'Dana', version: 1, text });
     expect(good.status).toBe(200);
     expect(good.body).toMatchObject({ ok: true, card: { body: text, status: 'suggested' } });
     expect(await message(id!)).toMatchObject({ body: text, edited_by: 'Dana', status: 'suggested' });
@@ -69,7 +69,7 @@ describe.each(engines)('console actions go through the approval core on %s', (en
 
   it('approve all and reject all act on the remaining suggestions of a batch', async () => {
     const { batchId, messageIds } = await insertBatch(db.pool, campaignId, [{ name: 'Dee Shah' }, { name: 'Eve Moss' }, { name: 'Fay Ruiz' }]);
-    await call(running.base, `/api/messages/${messageIds[0]}/reject`, { actor: 'Dana' });
+    await call(running.base, `/api/messages/${messageIds[0]}/reject`, { actor: 'Dana', version: 1 });
 
     const all = await call(running.base, `/api/batches/${batchId}/approve-all`, { actor: 'Dana' });
     expect(all.status).toBe(200);

@@ -84,7 +84,7 @@ describe.each(engines.flatMap((e) => [[e, undefined], [e, 'console-secret-token'
     const res = await fetch(`${publicBase}/api/messages/${id}/approve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-smsops-console': '1' },
-      body: JSON.stringify({ actor: 'dana' }),
+      body: JSON.stringify({ actor: 'dana', version: 1 }),
     });
     const { rows } = await db.pool.query(`SELECT status, approved_by FROM campaign_messages WHERE id = $1`, [id]);
     expect({ http: res.status, ...rows[0] }).toMatchObject({ status: 'suggested', approved_by: null });
@@ -99,7 +99,7 @@ describe.each(engines.flatMap((e) => [[e, undefined], [e, 'console-secret-token'
     const res = await fetch(`${publicBase}/api/messages/${id}/edit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-smsops-console': '1' },
-      body: JSON.stringify({ actor: 'dana', text: 'Bean There: your account is locked, call us back today. Reply STOP to opt out' }),
+      body: JSON.stringify({ actor: 'dana', version: 1, text: 'Bean There: your account is locked, call us back today. Reply STOP to opt out' }),
     });
     const { rows } = await db.pool.query(`SELECT status, body, approved_by, edited_by FROM campaign_messages WHERE id = $1`, [id]);
     expect({ http: res.status, body: rows[0].body }).toEqual({ http: expect.any(Number), body: expect.stringContaining('we miss you') });
@@ -118,7 +118,7 @@ describe.each(engines.flatMap((e) => [[e, undefined], [e, 'console-secret-token'
     const res = await fetch(`${publicBase}/api/messages/${messageIds[0]}/approve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-smsops-console': '1', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ actor: 'dana' }),
+      body: JSON.stringify({ actor: 'dana', version: 1 }),
     });
     await res.text();
     expect(res.status).toBe(200);

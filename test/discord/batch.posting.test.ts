@@ -34,7 +34,7 @@ describe.each(engines)('posting a batch to Discord on %s', (engine) => {
     expect(parents).toHaveLength(1);
     const parent = parents[0]!.body as Body;
     expect(parent.embeds[0]!.title).toBe(`Batch ${batchId} · posting`);
-    expect(parent.components[0]!.components.map((b) => b.custom_id)).toEqual([`approve_all:${batchId}`, `reject_all:${batchId}`]);
+    expect(parent.components[0]!.components.map((b) => b.custom_id)).toEqual([`approve_all:${batchId}:0`, `reject_all:${batchId}`]);
     expect(parent).toMatchObject({ nonce: `smsops-b${batchId}`, enforce_nonce: true });
     expect(parents.every((c) => c.authorized)).toBe(true);
 
@@ -52,7 +52,7 @@ describe.each(engines)('posting a batch to Discord on %s', (engine) => {
       expect(b.embeds.reduce((n, e) => n + embedLength(e as never), 0)).toBeLessThanOrEqual(LIMITS.embedCharsPerMessage);
       for (const row of b.components) ids.push(...row.components.map((x) => x.custom_id));
     }
-    expect(ids).toEqual(messageIds.flatMap((id) => [`approve:${id}`, `edit:${id}`, `reject:${id}`]));
+    expect(ids).toEqual(messageIds.flatMap((id) => [`approve:${id}:1`, `edit:${id}:1`, `reject:${id}:1`]));
 
     // Where each card lives is stored for in-place updates: the thread, the message, the slot.
     const { rows } = await h.db.pool.query(`SELECT id, card_refs->'discord' AS ref FROM campaign_messages WHERE batch_id = $1 ORDER BY id`, [batchId]);
@@ -85,7 +85,7 @@ describe.each(engines)('posting a batch to Discord on %s', (engine) => {
   it('re-renders a card in place after an action, keeping the other cards of its message', async () => {
     const { messageIds } = await postBatch('in place', 3);
     h.peer.reset();
-    const r = await approveMessage(h.ctx, { id: 'U1', name: 'Dana', surface: 'discord', isApprover: true }, messageIds[1]!);
+    const r = await approveMessage(h.ctx, { id: 'U1', name: 'Dana', surface: 'discord', isApprover: true }, messageIds[1]!, 1);
     expect(r.ok).toBe(true);
     await deliverOutbox(h.ctx, h.discord.surface);
     const patches = h.peer.callsTo('PATCH', /^\/channels\/\d+\/messages\/\d+$/).filter((c) => (c.body as Body).embeds.length === 3);
@@ -94,9 +94,9 @@ describe.each(engines)('posting a batch to Discord on %s', (engine) => {
     expect(b.embeds.map((e) => e.footer.text.match(/message (\d+)/)![1])).toEqual(messageIds.map(String));
     expect(JSON.stringify(b.embeds[1])).toContain('Approved by Dana');
     expect(b.components.map((row) => row.components.map((x) => x.custom_id))).toEqual([
-      [`approve:${messageIds[0]}`, `edit:${messageIds[0]}`, `reject:${messageIds[0]}`],
-      [`edit:${messageIds[1]}`],
-      [`approve:${messageIds[2]}`, `edit:${messageIds[2]}`, `reject:${messageIds[2]}`],
+      [`approve:${messageIds[0]}:1`, `edit:${messageIds[0]}:1`, `reject:${messageIds[0]}:1`],
+      [`edit:${messageIds[1]}:2`],
+      [`approve:${messageIds[2]}:1`, `edit:${messageIds[2]}:1`, `reject:${messageIds[2]}:1`],
     ]);
     // The header's counts follow.
     const header = h.peer.callsTo('PATCH', new RegExp(`^/channels/${CHANNEL_ID}/messages/\\d+$`));

@@ -55,7 +55,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
   it('refuses forged, unsigned and tampered requests with 401 and changes nothing', async () => {
     const { messageIds, at } = await posted('forged', 1);
     h.peer.reset();
-    const click = buttonClick(`approve:${messageIds[0]}`, at(messageIds[0]!), approver);
+    const click = buttonClick(`approve:${messageIds[0]}:1`, at(messageIds[0]!), approver);
     const other = generateKeyPairSync('ed25519').privateKey;
     expect((await h.send(click, { signWith: other })).status).toBe(401);
     expect((await h.send(click, { signWith: 'none' })).status).toBe(401);
@@ -70,13 +70,13 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
   it('Approve updates the card message in place, audited as Discord', async () => {
     const { messageIds, at } = await posted('approve', 3);
     const id = messageIds[1]!;
-    const r = await h.send(buttonClick(`approve:${id}`, at(id), { ...approver, id: '900000000000000077' }));
+    const r = await h.send(buttonClick(`approve:${id}:1`, at(id), { ...approver, id: '900000000000000077' }));
     expect(r.status).toBe(200);
     const reply = r.json as Reply;
     expect(reply.type).toBe(7);
     expect(reply.data!.embeds!.map((e) => e.footer.text.match(/message (\d+)/)![1])).toEqual(messageIds.map(String));
     expect(JSON.stringify(reply.data!.embeds![1])).toContain('Approved by Dana');
-    expect((reply.data!.components as Row[])[1]!.components.map((b) => b.custom_id)).toEqual([`edit:${id}`]);
+    expect((reply.data!.components as Row[])[1]!.components.map((b) => b.custom_id)).toEqual([`edit:${id}:2`]);
     expect(await status(id)).toMatchObject({ status: 'approved', approved_by: 'Dana' });
     const audit = await auditFor(h.db.pool, 'message', id);
     expect(audit.find((a) => a.action === 'approved')).toMatchObject({ actor: 'Dana', surface: 'discord', after: { actorId: '900000000000000077' } });
@@ -85,10 +85,10 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
   it('Reject updates in place; a second click elsewhere is told who was first, only to that person', async () => {
     const { messageIds, at } = await posted('reject', 2);
     const id = messageIds[0]!;
-    const r = await h.send(buttonClick(`reject:${id}`, at(id), approver));
+    const r = await h.send(buttonClick(`reject:${id}:1`, at(id), approver));
     expect((r.json as Reply).type).toBe(7);
     expect(await status(id)).toMatchObject({ status: 'rejected', rejected_by: 'Dana' });
-    const late = await h.send(buttonClick(`approve:${id}`, at(id), { ...approver, name: 'Lee', id: '900000000000000002' }));
+    const late = await h.send(buttonClick(`approve:${id}:1`, at(id), { ...approver, name: 'Lee', id: '900000000000000002' }));
     expect(late.json).toMatchObject({ type: 4, data: { flags: 64, content: 'Already rejected by Dana.' } });
     expect((await status(id)).status).toBe('rejected');
   });
@@ -96,7 +96,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
   it('a repeated interaction id is handled once', async () => {
     const { messageIds, at } = await posted('duplicate', 1);
     const id = messageIds[0]!;
-    const click = buttonClick(`approve:${id}`, at(id), approver);
+    const click = buttonClick(`approve:${id}:1`, at(id), approver);
     expect(((await h.send(click)).json as Reply).type).toBe(7);
     const again = await h.send(click);
     expect(again.json).toEqual({ type: 6 });
@@ -109,7 +109,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
     const { messageIds, at } = await posted('role', 1);
     const id = messageIds[0]!;
     for (const action of ['approve', 'reject', 'edit']) {
-      const r = await h.send(buttonClick(`${action}:${id}`, at(id), { roles: ['123'], name: 'Guest' }));
+      const r = await h.send(buttonClick(`${action}:${id}:1`, at(id), { roles: ['123'], name: 'Guest' }));
       expect(r.json).toMatchObject({ type: 4, data: { flags: 64 } });
       expect((r.json as Reply).data!.content).toMatch(/only approvers/);
     }
@@ -120,16 +120,16 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
     const { messageIds, at } = await posted('edit', 2);
     const id = messageIds[0]!;
     const before = (await status(id)).body as string;
-    const open = (await h.send(buttonClick(`edit:${id}`, at(id), approver))).json as Reply & {
+    const open = (await h.send(buttonClick(`edit:${id}:1`, at(id), approver))).json as Reply & {
       data: { components: { component: { value: string; max_length: number; custom_id: string } }[] };
     };
     expect(open.type).toBe(9);
-    expect(open.data.custom_id).toBe(`edit_modal:${id}`);
+    expect(open.data.custom_id).toBe(`edit_modal:${id}:1`);
     expect(open.data.title).toBe('Edit SMS to Customer 1');
     expect(open.data.components[0]!.component).toMatchObject({ value: before, max_length: 1600, custom_id: 'body' });
 
     const text = 'Hi Customer 1, your table at Bella is waiting for you this week. Reply STOP to opt out';
-    const saved = (await h.send(modalSubmit(`edit_modal:${id}`, text, at(id), approver))).json as Reply;
+    const saved = (await h.send(modalSubmit(`edit_modal:${id}:1`, text, at(id), approver))).json as Reply;
     expect(saved.type).toBe(7);
     expect(saved.data!.embeds![0]!.description).toContain('your table at Bella is waiting');
     expect((await status(id)).body).toBe(text);
@@ -141,7 +141,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
     const { messageIds, at } = await posted('bad edit', 1);
     const id = messageIds[0]!;
     const before = (await status(id)).body;
-    const r = (await h.send(modalSubmit(`edit_modal:${id}`, 'Hi {{first_name}}, come back! Reply STOP to opt out', at(id), approver))).json as Reply;
+    const r = (await h.send(modalSubmit(`edit_modal:${id}:1`, 'Hi {{first_name}}, come back! Reply STOP to opt out', at(id), approver))).json as Reply;
     expect(r).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(r.data!.content).toContain('Your edit was not saved');
     expect(r.data!.content).toContain('{{first_name}}');
@@ -189,7 +189,7 @@ describe.each(engines)('slow answers are deferred on %s', (engine) => {
     await deliverOutbox(h.ctx, h.discord.surface, `batch:${s.batchId}`);
     const { rows } = await h.db.pool.query(`SELECT card_refs->'discord' AS ref FROM campaign_messages WHERE id = $1`, [s.messageIds[0]]);
     h.peer.reset();
-    const click = buttonClick(`approve:${s.messageIds[0]}`, { messageId: rows[0].ref.id, channelId: rows[0].ref.channel });
+    const click = buttonClick(`approve:${s.messageIds[0]}:1`, { messageId: rows[0].ref.id, channelId: rows[0].ref.channel });
     expect((await h.send(click)).json).toEqual({ type: 6 });
     await h.discord.idle();
     const edits = h.peer.callsTo('PATCH', new RegExp(`^/webhooks/\\d+/${click.token}/messages/@original$`));

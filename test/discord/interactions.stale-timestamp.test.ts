@@ -47,7 +47,7 @@ describe.each(engines)('Discord interactions with an old signed timestamp on %s'
   it('refuses a correctly signed Approve signed ten minutes ago, and changes nothing', async () => {
     const s = await seedBatch(h.db, `stale-${engine}`, 1);
     const id = s.messageIds[0]!;
-    const click = buttonClick(`approve:${id}`, { messageId: '1', channelId: '2' }, { roles: [APPROVER_ROLE], name: 'Dana' });
+    const click = buttonClick(`approve:${id}:1`, { messageId: '1', channelId: '2' }, { roles: [APPROVER_ROLE], name: 'Dana' });
     expect(await postSigned(click, 600)).toBe(401);
     await h.discord.idle();
     const { rows } = await h.db.pool.query('SELECT status FROM campaign_messages WHERE id = $1', [id]);

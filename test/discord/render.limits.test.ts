@@ -3,14 +3,18 @@ import type { BatchHeaderModel, CardModel } from '../../src/bot/chatSurface.ts';
 import {
   LIMITS,
   batchHeaderMessage,
+  bulkConfirmId,
   buttonId,
   cardsMessage,
   chatMessage,
   confirmButtonId,
+  editModalId,
   embedLength,
   packCards,
+  parseBulkConfirmId,
   parseButtonId,
   parseConfirmButtonId,
+  parseEditModalId,
 } from '../../src/bot/discord/render.ts';
 
 function card(id: number, over: Partial<CardModel> = {}): CardModel {
@@ -53,9 +57,9 @@ describe('Discord rendering respects Discord limits', () => {
     }
     const first = cardsMessage(packs[0]!).body.components as unknown as Row[];
     expect(first[1]!.components.map((b) => [b.custom_id, b.label])).toEqual([
-      ['approve:2', 'Approve #2'],
-      ['edit:2', 'Edit #2'],
-      ['reject:2', 'Reject #2'],
+      ['approve:2:1', 'Approve #2'],
+      ['edit:2:1', 'Edit #2'],
+      ['reject:2:1', 'Reject #2'],
     ]);
   });
 
@@ -71,16 +75,28 @@ describe('Discord rendering respects Discord limits', () => {
 
   it('shows only the actions a card still offers, and no row when it offers none', () => {
     const m = cardsMessage([card(1, { status: 'approved', actions: ['edit'] }), card(2, { status: 'sent', actions: [] })]).body;
-    expect((m.components as unknown as Row[]).map((r) => r.components.map((b) => b.custom_id))).toEqual([['edit:1']]);
+    expect((m.components as unknown as Row[]).map((r) => r.components.map((b) => b.custom_id))).toEqual([['edit:1:1']]);
     expect(m.embeds).toHaveLength(2);
   });
 
-  it('routes by custom id, and reads back only ids it produced', () => {
-    expect(buttonId({ action: 'approve', messageId: 42 })).toBe('approve:42');
-    expect(parseButtonId('reject_all:7')).toEqual({ action: 'reject_all', batchId: 7 });
-    expect(parseButtonId('edit:9')).toEqual({ action: 'edit', messageId: 9 });
+  it('routes by custom id carrying the version the card showed, and reads back only ids it produced', () => {
+    expect(buttonId({ action: 'approve', messageId: 42, version: 3 })).toBe('approve:42:3');
+    expect(parseButtonId('approve:42:3')).toEqual({ action: 'approve', messageId: 42, version: 3 });
+    // A card rendered before versions were carried: read, with no version (its decisions are refused as out of date).
+    expect(parseButtonId('edit:9')).toEqual({ action: 'edit', messageId: 9, version: null });
+    expect(parseButtonId('reject_all:7')).toEqual({ action: 'reject_all', batchId: 7, editsThrough: null });
+    expect(parseButtonId('approve_all:7:1763920800123456')).toEqual({ action: 'approve_all', batchId: 7, editsThrough: '1763920800123456' });
+    expect(parseBulkConfirmId(bulkConfirmId('approve_all', 7, '1763920800123456'))).toEqual({ action: 'approve_all', batchId: 7, editsThrough: '1763920800123456' });
+    expect(parseEditModalId(editModalId(42, 5))).toEqual({ messageId: 42, version: 5 });
+    expect(parseEditModalId('edit_modal:42')).toEqual({ messageId: 42, version: null });
+    // The longest ids fit Discord's 100 characters.
+    const big = Number.MAX_SAFE_INTEGER;
+    for (const id of [buttonId({ action: 'reject', messageId: big, version: 2_147_483_647 }), bulkConfirmId('approve_all', big, '9'.repeat(20)), editModalId(big, 2_147_483_647)]) {
+      expect(id.length).toBeLessThanOrEqual(LIMITS.customId);
+    }
     expect(parseButtonId('delete:9')).toBeUndefined();
     expect(parseButtonId('approve:abc')).toBeUndefined();
+    expect(parseButtonId('approve:9:1234567890')).toBeUndefined();
     expect(parseConfirmButtonId(confirmButtonId('cancel "spring" confirm')!)).toBe('cancel "spring" confirm');
     expect(confirmButtonId('cancel "' + 'n'.repeat(100) + '" confirm')).toBeUndefined();
   });
@@ -89,10 +105,10 @@ describe('Discord rendering respects Discord limits', () => {
     const h: BatchHeaderModel = {
       batchId: 7, campaignName: 'spring', channel: 'C', segmentSpec: 'lapsed:60', generator: 'templates', suggestionCount: 12,
       lintFindingCount: 2, estimatedCostUsd: 0.0948, counts: { suggested: 10, approved: 2 }, sendingWindow: 'Mon-Sat 09:00-20:00 America/Los_Angeles',
-      actions: ['approve_all', 'reject_all'],
+      editsThrough: '1763920800123456', actions: ['approve_all', 'reject_all'],
     };
     const m = batchHeaderMessage(h).body;
-    expect((m.components as unknown as Row[])[0]!.components.map((b) => b.custom_id)).toEqual(['approve_all:7', 'reject_all:7']);
+    expect((m.components as unknown as Row[])[0]!.components.map((b) => b.custom_id)).toEqual(['approve_all:7:1763920800123456', 'reject_all:7']);
     expect(JSON.stringify(m.embeds)).toContain('Suggested 10 · Approved 2');
     expect(batchHeaderMessage({ ...h, actions: [] }).body.components).toEqual([]);
   });

@@ -103,7 +103,7 @@ describe('Slack and Discord show the same card', () => {
     const h: BatchHeaderModel = {
       batchId: 12, campaignName: 'spring <promo> & more', channel: 'C1', segmentSpec: 'lapsed:60', generator: 'openai', suggestionCount: 40,
       lintFindingCount: 3, estimatedCostUsd: 0.316, counts: { suggested: 30, approved: 8, rejected: 2 },
-      sendingWindow: 'Mon,Tue,Wed,Thu,Fri,Sat 09:00-20:00 America/Los_Angeles', actions: ['approve_all', 'reject_all'],
+      sendingWindow: 'Mon,Tue,Wed,Thu,Fri,Sat 09:00-20:00 America/Los_Angeles', editsThrough: '0', actions: ['approve_all', 'reject_all'],
     };
     const s = slackText(slackHeader(h).blocks);
     const d = discordText(discordHeader(h).body.embeds);

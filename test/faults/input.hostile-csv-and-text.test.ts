@@ -162,7 +162,7 @@ describe(`hostile input on ${engine}`, () => {
     for (const text of texts) {
       const before = (await db.pool.query('SELECT body, version FROM campaign_messages WHERE id = $1', [id])).rows[0];
       await validateEdit(ctx, id, text);
-      const r = await editMessage(ctx, dana, id, text);
+      const r = await editMessage(ctx, dana, id, text, before.version);
       const after = (await db.pool.query('SELECT body, version, status FROM campaign_messages WHERE id = $1', [id])).rows[0];
       expect(after.status).toBe('suggested');
       if (r.ok) {

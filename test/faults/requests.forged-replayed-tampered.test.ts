@@ -98,7 +98,7 @@ describe('forged, replayed and tampered requests write nothing', () => {
   });
 
   const slackForm = () =>
-    new URLSearchParams(blockActionsPayload({ user: { id: 'UDANA', name: 'dana' }, actionId: 'card_approve', value: String(suggested[0]), channel: 'CABUSE', messageTs: '1.000001', responseUrl: slack.responseUrl() })).toString();
+    new URLSearchParams(blockActionsPayload({ user: { id: 'UDANA', name: 'dana' }, actionId: 'card_approve', value: `${suggested[0]}:1`, channel: 'CABUSE', messageTs: '1.000001', responseUrl: slack.responseUrl() })).toString();
   async function slackPost(raw: string, headers: Record<string, string>) {
     const res = await fetch(`${main.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: raw });
     return res.status;
@@ -115,7 +115,7 @@ describe('forged, replayed and tampered requests write nothing', () => {
     const timestamp = o.timestamp ?? String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-signature-timestamp': timestamp };
     if (!o.none) headers['x-signature-ed25519'] = sign(null, Buffer.from(timestamp + body), o.key ?? discordKeys.privateKey).toString('hex');
-    const res = await fetch(`${main.url}/discord/interactions`, { method: 'POST', headers, body: o.tamper ? body.replace(`approve:${suggested[0]}`, `approve:${suggested[1]}`) : body });
+    const res = await fetch(`${main.url}/discord/interactions`, { method: 'POST', headers, body: o.tamper ? body.replace(`approve:${suggested[0]}:1`, `approve:${suggested[1]}:1`) : body });
     return res.status;
   }
 
@@ -150,7 +150,7 @@ describe('forged, replayed and tampered requests write nothing', () => {
     note('twilio status: the inbound signature replayed', await twilioPost('/twilio/status', stop, goodStop));
 
     // Discord: signed by a stranger's key, tampered after signing, unsigned, stale signature timestamp.
-    const click = JSON.stringify(buttonClick(`approve:${suggested[0]}`, { messageId: '1300000000000000001', channelId: CHANNEL_ID }));
+    const click = JSON.stringify(buttonClick(`approve:${suggested[0]}:1`, { messageId: '1300000000000000001', channelId: CHANNEL_ID }));
     note('discord: stranger key', await discordPost(click, { key: strangerKeys.privateKey }));
     note('discord: tampered', await discordPost(click, { tamper: true }));
     note('discord: unsigned', await discordPost(click, { none: true }));

@@ -163,7 +163,7 @@ describe('duplicate and out-of-order webhooks', () => {
       await res.text();
       return res.status;
     };
-    const click = new URLSearchParams(blockActionsPayload({ user: { id: 'UDANA', name: 'dana' }, actionId: 'card_approve', value: String(id), channel: 'CDUP', messageTs: '2.000001', responseUrl: slack.responseUrl() })).toString();
+    const click = new URLSearchParams(blockActionsPayload({ user: { id: 'UDANA', name: 'dana' }, actionId: 'card_approve', value: `${id}:1`, channel: 'CDUP', messageTs: '2.000001', responseUrl: slack.responseUrl() })).toString();
     const statuses = await Promise.all([post(click, 'application/x-www-form-urlencoded'), post(click, 'application/x-www-form-urlencoded')]);
     expect(statuses).toEqual([200, 200]);
     const approvals = async () => Number((await q.query(`SELECT count(*)::int AS n FROM audit_log WHERE entity_id = $1 AND action = 'approved'`, [String(id)])).rows[0].n);

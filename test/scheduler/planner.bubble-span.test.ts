@@ -41,8 +41,8 @@ describe.each(engines)('planning bubbles on %s', (engine) => {
     const ctx = testContext(db, {}, BEFORE_CLOSE); // bubbles 3 s apart (the default)
     const two = await suggested(2); // 3 s of bubbles and a minute to spare: 63 s, fits
     const three = await suggested(3); // 6 s and a minute: 66 s, does not
-    expect(await approveMessage(ctx, dana, two.id)).toMatchObject({ ok: true });
-    expect(await approveMessage(ctx, dana, three.id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, two.id, 1)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, three.id, 1)).toMatchObject({ ok: true });
     expect(await statusOf(db, two.id)).toMatchObject({ status: 'approved', scheduled_send_time: new Date(BEFORE_CLOSE) });
     expect(await statusOf(db, three.id)).toMatchObject({ status: 'approved', scheduled_send_time: THURSDAY_9AM_LA });
 
@@ -67,8 +67,8 @@ describe.each(engines)('planning bubbles on %s', (engine) => {
     const narrow = { businessHours: { start: 540, end: 541 } };
     const long = await suggested(3, narrow);
     const single = await suggested(1, narrow);
-    expect(await approveMessage(ctx, dana, long.id)).toMatchObject({ ok: true });
-    expect(await approveMessage(ctx, dana, single.id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, long.id, 1)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, single.id, 1)).toMatchObject({ ok: true });
     const after = await statusOf(db, long.id);
     expect(after).toMatchObject({ status: 'needs_review', scheduled_send_time: null });
     expect(after.last_error).toMatch(/long enough for its 3 bubbles \(60 s apart, and a minute to spare\)/);
@@ -80,7 +80,7 @@ describe.each(engines)('planning bubbles on %s', (engine) => {
     const ctx = testContext(db, {}, BEFORE_CLOSE);
     // Business hours 06:00-07:00 in Los Angeles; the recipient may be texted from 08:00 only.
     const m = await suggested(2, { businessHours: { start: 360, end: 420 } });
-    expect(await approveMessage(ctx, dana, m.id)).toMatchObject({ ok: true });
+    expect(await approveMessage(ctx, dana, m.id, 1)).toMatchObject({ ok: true });
     const after = await statusOf(db, m.id);
     expect(after.status).toBe('needs_review');
     expect(after.last_error).toMatch(/never overlap/);

@@ -8,7 +8,7 @@ import {
   slashCommandForm,
   viewSubmissionPayload,
 } from '../peers/slack.ts';
-import { CHANNEL, DANA, LEE, MALLORY, SECRET, eventually, seedSlackBatch, startSlackHarness, type SlackHarness } from './support.ts';
+import { CHANNEL, DANA, LEE, MALLORY, SECRET, eventually, seedSlackBatch, shownValue, startSlackHarness, type SlackHarness } from './support.ts';
 
 describe.each(engines)('Slack actions end to end on %s', (engine) => {
   let db: Database;
@@ -34,13 +34,16 @@ describe.each(engines)('Slack actions end to end on %s', (engine) => {
     return { ...seeded, refs };
   }
 
-  const click = (user: { id: string; name: string }, actionId: string, value: number | string, ref: { id: string; thread?: string }, opts = {}) =>
-    postToSlackEndpoint(
+  /** A click on the button as Slack shows it now (its value names the card's version), or with an explicit value. */
+  const click = (user: { id: string; name: string }, actionId: string, id: number, ref: { id: string; thread?: string }, opts: { value?: string; signature?: string; timestamp?: number } = {}) => {
+    const { value = shownValue(h.peer, actionId, id), ...rest } = opts;
+    return postToSlackEndpoint(
       h.eventsUrl,
       SECRET,
-      blockActionsPayload({ user, actionId, value: String(value), channel: CHANNEL, messageTs: ref.id, ...(ref.thread ? { threadTs: ref.thread } : {}) }),
-      opts,
+      blockActionsPayload({ user, actionId, value, channel: CHANNEL, messageTs: ref.id, ...(ref.thread ? { threadTs: ref.thread } : {}) }),
+      rest,
     );
+  };
 
   const opensEditOf = (body: Record<string, unknown>, id: number) =>
     (JSON.parse((body.view as { private_metadata: string }).private_metadata) as { messageId: number }).messageId === id;

@@ -112,3 +112,22 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_
   }
   throw last;
 }
+
+/**
+ * The value of button `actionId` as Slack last showed it (posted or updated) among buttons
+ * whose value names `id` (a card's message id, or a batch id for the header buttons):
+ * what a click on the screen as it is now sends back.
+ */
+export function shownValue(peer: SlackPeer, actionId: string, id: number): string {
+  let found: string | undefined;
+  for (const call of peer.calls) {
+    if (call.method !== 'chat.postMessage' && call.method !== 'chat.update') continue;
+    for (const block of (call.body.blocks ?? []) as { type: string; elements?: { action_id?: string; value?: string }[] }[]) {
+      for (const e of block.type === 'actions' ? (block.elements ?? []) : []) {
+        if (e.action_id === actionId && (e.value === String(id) || e.value?.startsWith(`${id}:`))) found = e.value;
+      }
+    }
+  }
+  if (found === undefined) throw new Error(`no ${actionId} button for ${id} shown yet`);
+  return found;
+}

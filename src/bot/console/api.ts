@@ -29,7 +29,16 @@ const actorName = z
   .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must be printable text')
   .default('console');
 const actionBody = z.object({ actor: actorName }).loose();
+/**
+ * The version of the card acted on (CardModel.version). Left out, the decision is refused as
+ * made on an out-of-date card, with the current card in the answer: act on what was shown.
+ */
+const cardVersion = z.number().int().nonnegative().max(2_147_483_647).nullable().default(null);
+const cardActionBody = z.object({ actor: actorName, version: cardVersion }).loose();
+/** Approve all: the header's mark of the edits it had seen (BatchHeaderModel.editsThrough); left out, no edit counts as seen. */
+const approveAllBody = z.object({ actor: actorName, editsThrough: z.string().regex(/^\d{1,20}$/, 'must be the batch header\'s editsThrough').nullable().default(null) }).loose();
 const textBody = z.object({ actor: actorName, text: z.string().max(2000) });
+const editBody = z.object({ actor: actorName, text: z.string().max(2000), version: cardVersion });
 const commandBody = z.object({ actor: actorName, text: z.string().trim().max(2000) });
 const replyBody = z.object({ actor: actorName, body: z.string().trim().min(1, 'write a reply').max(1600) });
 const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -41,6 +50,7 @@ const OUTCOME_STATUS: Record<Exclude<ActionOutcome, { ok: true }>['code'], numbe
   locked: 409,
   invalid: 422,
   not_found: 404,
+  stale: 409,
 };
 
 /** The console user: an approver on the console surface, named as they chose (default "console"). */
@@ -80,19 +90,20 @@ export function consoleApi(ctx: AppContext, events: ConsoleEvents): express.Rout
     res.json({ ok: true, parent, posts: await listThreadPosts(q, id) });
   });
 
+  // Decisions name the card version they were taken on; a stale one answers 409 with the current card.
   api.post('/messages/:id/approve', async (req, res) => {
-    const body = parse(actionBody, req.body, 'request');
-    sendOutcome(res, await approveMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id')));
+    const body = parse(cardActionBody, req.body, 'request');
+    sendOutcome(res, await approveMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id'), body.version));
   });
 
   api.post('/messages/:id/reject', async (req, res) => {
-    const body = parse(actionBody, req.body, 'request');
-    sendOutcome(res, await rejectMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id')));
+    const body = parse(cardActionBody, req.body, 'request');
+    sendOutcome(res, await rejectMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id'), body.version));
   });
 
   api.post('/messages/:id/edit', async (req, res) => {
-    const body = parse(textBody, req.body, 'edit');
-    sendOutcome(res, await editMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id'), body.text));
+    const body = parse(editBody, req.body, 'edit');
+    sendOutcome(res, await editMessage(ctx, actorFrom(body), parse(idParam, req.params.id, 'message id'), body.text, body.version));
   });
 
   // The edit dialog's live segment count and lint: checks a text without changing anything.
@@ -102,8 +113,8 @@ export function consoleApi(ctx: AppContext, events: ConsoleEvents): express.Rout
   });
 
   api.post('/batches/:id/approve-all', async (req, res) => {
-    const body = parse(actionBody, req.body, 'request');
-    const r = await approveAll(ctx, actorFrom(body), parse(idParam, req.params.id, 'batch id'));
+    const body = parse(approveAllBody, req.body, 'request');
+    const r = await approveAll(ctx, actorFrom(body), parse(idParam, req.params.id, 'batch id'), body.editsThrough);
     res.status(r.ok ? 200 : 404).json(r);
   });
 

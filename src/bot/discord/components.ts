@@ -3,10 +3,11 @@
  * (asked to confirm first, as on Slack), and the confirmation of a `/campaign` command.
  * Each calls the approval core and shows the result in place: the message the button was
  * on is re-rendered from current state; refusals ("already approved by Dana") go only to
- * the person who clicked.
+ * the person who clicked. A click on an out-of-date card (its id carries the version it
+ * showed) is refused and the card is replaced by the current one.
  */
 import { ButtonStyle, ComponentType } from 'discord.js';
-import { approveAll, approveMessage, rejectAll, rejectMessage } from '../approvals.ts';
+import { approveAll, approveMessage, rejectAll, rejectMessage, type ActionOutcome } from '../approvals.ts';
 import type { Actor } from '../actor.ts';
 import type { BatchAction, CardModel } from '../chatSurface.ts';
 import { runCampaignCommand } from '../commands.ts';
@@ -31,8 +32,19 @@ export async function cardsUpdate(deps: DiscordDeps, i: Interaction, card: CardM
   return cardsMessage(cards.map((c) => (c.messageId === card.messageId ? card : c)));
 }
 
+/**
+ * A refused decision, to the person who acted; when the card was out of date, the message it
+ * was on is re-rendered with the current card too.
+ */
+export async function refusedOnCard(deps: DiscordDeps, i: Interaction, o: Extract<ActionOutcome, { ok: false }>): Promise<InteractionReply> {
+  const reply = refusal(o);
+  if (o.code !== 'stale') return reply;
+  const update = await cardsUpdate(deps, i, o.card);
+  return update ? { ...reply, update } : reply;
+}
+
 /** Approve all / Reject all ask first, only the person who clicked sees the question. */
-function confirmBulk(actor: Actor, action: BatchAction, batchId: number): InteractionReply {
+function confirmBulk(actor: Actor, action: BatchAction, batchId: number, editsThrough: string | null): InteractionReply {
   if (!actor.isApprover) return ephemeral(`Sorry ${actor.name}, only approvers can act on these messages.`);
   const approve = action === 'approve_all';
   return {
@@ -49,7 +61,7 @@ function confirmBulk(actor: Actor, action: BatchAction, batchId: number): Intera
               type: ComponentType.Button,
               style: approve ? ButtonStyle.Success : ButtonStyle.Danger,
               label: approve ? 'Approve all' : 'Reject all',
-              custom_id: bulkConfirmId(action, batchId),
+              custom_id: bulkConfirmId(action, batchId, editsThrough),
             },
           ],
         },
@@ -71,16 +83,21 @@ export async function onButton(deps: DiscordDeps, i: Interaction, customId: stri
   }
   const bulk = parseBulkConfirmId(customId);
   if (bulk) {
-    const r = bulk.action === 'approve_all' ? await approveAll(deps.ctx, actor, bulk.batchId) : await rejectAll(deps.ctx, actor, bulk.batchId);
+    const r =
+      bulk.action === 'approve_all' ? await approveAll(deps.ctx, actor, bulk.batchId, bulk.editsThrough) : await rejectAll(deps.ctx, actor, bulk.batchId);
     // The answer replaces the question; the batch header and cards re-render through the outbox.
     return { update: { body: { content: discordMarkdown(r.message), embeds: [], components: [] } } };
   }
   const route = parseButtonId(customId);
   if (!route) return ephemeral('This button is not one of ours any more. Use `/campaign help` to see what can be done.');
-  if ('batchId' in route) return confirmBulk(actor, route.action, route.batchId);
+  if ('batchId' in route) return confirmBulk(actor, route.action, route.batchId, route.editsThrough);
+  // The modal opens with the current text, and is fenced on the version of what it shows.
   if (route.action === 'edit') return openEditModal(deps, actor, route.messageId);
-  const outcome = route.action === 'approve' ? await approveMessage(deps.ctx, actor, route.messageId) : await rejectMessage(deps.ctx, actor, route.messageId);
-  if (!outcome.ok) return refusal(outcome);
+  const outcome =
+    route.action === 'approve'
+      ? await approveMessage(deps.ctx, actor, route.messageId, route.version)
+      : await rejectMessage(deps.ctx, actor, route.messageId, route.version);
+  if (!outcome.ok) return refusedOnCard(deps, i, outcome);
   const update = await cardsUpdate(deps, i, outcome.card);
   return update ? { update } : ephemeral(outcome.message);
 }

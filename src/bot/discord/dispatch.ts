@@ -33,11 +33,11 @@ function route(deps: DiscordDeps, i: Interaction): { work: () => Promise<Interac
     }
     case InteractionType.ModalSubmit: {
       const data = modalDataSchema.parse(i.data);
-      const messageId = parseEditModalId(data.custom_id);
+      const modal = parseEditModalId(data.custom_id);
       return {
         // A modal opened from a card can update that card; otherwise the answer is a message.
         deferAs: i.message ? 'update' : 'thinking',
-        work: async () => (messageId === undefined ? ephemeral('This form is not one of ours.') : onEditSubmit(deps, i, messageId, data)),
+        work: async () => (modal === undefined ? ephemeral('This form is not one of ours.') : onEditSubmit(deps, i, modal, data)),
       };
     }
     default:

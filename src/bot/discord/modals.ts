@@ -35,7 +35,7 @@ export async function openEditModal(deps: DiscordDeps, actor: Actor, messageId: 
   const title = `Edit SMS to ${card.customerName}`;
   return {
     modal: {
-      custom_id: editModalId(messageId),
+      custom_id: editModalId(messageId, card.version),
       title: title.length <= MODAL_TITLE_MAX ? title : title.slice(0, MODAL_TITLE_MAX - 1) + '…',
       components: [
         {
@@ -57,28 +57,40 @@ export async function openEditModal(deps: DiscordDeps, actor: Actor, messageId: 
   };
 }
 
-/** A submitted edit: refused with the reasons (ephemeral), or saved and the card re-rendered in place. */
+/** Why an edit was not saved, with the text repeated to paste into a new Edit (Discord forms cannot show errors next to the field). */
+function notSaved(reasons: string[], text: string): InteractionReply {
+  return ephemeral(
+    [
+      'Your edit was not saved:',
+      ...reasons.map((e) => `• ${e}`),
+      'Discord forms cannot show errors next to the field, so here is your text to fix and paste into a new Edit:',
+      '```',
+      text.replace(/```/g, "'''"),
+      '```',
+    ].join('\n'),
+  );
+}
+
+/**
+ * A submitted edit: refused with the reasons (ephemeral), or saved and the card re-rendered
+ * in place. The save is fenced on the version the modal opened with (its custom id): when
+ * someone changed the message since, it is refused and the card shows the current text.
+ */
 export async function onEditSubmit(
   deps: DiscordDeps,
   i: Interaction,
-  messageId: number,
+  modal: { messageId: number; version: number | null },
   data: z.infer<typeof modalDataSchema>,
 ): Promise<InteractionReply> {
   const actor = actorOf(i, deps.approverRoleId);
   const text = modalValue(data, EDIT_INPUT_ID);
   if (text === undefined) return ephemeral('The edit form came back without its text field; press Edit again.');
-  const outcome = await editMessage(deps.ctx, actor, messageId, text);
-  if (!outcome.ok && outcome.code === 'invalid') {
-    return ephemeral(
-      [
-        'Your edit was not saved:',
-        ...(outcome.errors ?? [outcome.message]).map((e) => `• ${e}`),
-        'Discord forms cannot show errors next to the field, so here is your text to fix and paste into a new Edit:',
-        '```',
-        text.replace(/```/g, "'''"),
-        '```',
-      ].join('\n'),
-    );
+  const outcome = await editMessage(deps.ctx, actor, modal.messageId, text, modal.version);
+  if (!outcome.ok && outcome.code === 'invalid') return notSaved(outcome.errors ?? [outcome.message], text);
+  if (!outcome.ok && outcome.code === 'stale') {
+    const update = await cardsUpdate(deps, i, outcome.card);
+    const reply = notSaved([outcome.message], text);
+    return update ? { ...reply, update } : reply;
   }
   if (!outcome.ok) return refusal(outcome);
   const update = await cardsUpdate(deps, i, outcome.card);

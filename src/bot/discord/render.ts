@@ -1,7 +1,9 @@
 /**
  * CardModel / BatchHeaderModel / ChatMessage -> Discord message bodies (embeds + buttons).
- * Pure: no I/O. Buttons carry routing ids (`approve:<messageId>`, `approve_all:<batchId>`)
- * so a click is understood after a restart without any in-memory state.
+ * Pure: no I/O. Buttons carry routing ids (`approve:<messageId>:<version>`,
+ * `approve_all:<batchId>:<editsThrough>`) so a click is understood after a restart without
+ * any in-memory state, and says which text it was on (a decision on an out-of-date card is
+ * refused: see approvals.ts).
  *
  * Discord's limits shape the layout: at most 10 embeds, 5 action rows of 5 buttons and
  * 6000 embed characters per message. A card is one embed plus one row (Approve / Edit /
@@ -48,36 +50,52 @@ export interface DiscordMessage {
   files?: { name: string; data: Buffer; contentType: string }[];
 }
 
+/**
+ * A button's route. `version` is the card's version when it was rendered, `editsThrough`
+ * the header's mark of the edits it had seen (BatchHeaderModel.editsThrough); both are null
+ * when parsed from a button rendered before they were carried (a decision then is refused,
+ * or, for Approve all, counts no edit as seen).
+ */
 export type ButtonRoute =
-  | { action: CardAction; messageId: number }
-  | { action: BatchAction; batchId: number };
+  | { action: CardAction; messageId: number; version: number | null }
+  | { action: BatchAction; batchId: number; editsThrough: string | null };
 
 const CARD_ACTIONS: readonly CardAction[] = ['approve', 'edit', 'reject'];
 const BATCH_ACTIONS: readonly BatchAction[] = ['approve_all', 'reject_all'];
 
-/** `approve:42`, `reject_all:7`: the button's routing id. */
+/**
+ * `approve:42:3`, `approve_all:7:1763920800123456`, `reject_all:7`: the button's routing id
+ * (at most 49 characters: Discord allows 100).
+ */
 export function buttonId(route: ButtonRoute): string {
-  return 'messageId' in route ? `${route.action}:${route.messageId}` : `${route.action}:${route.batchId}`;
+  if ('messageId' in route) return route.version === null ? `${route.action}:${route.messageId}` : `${route.action}:${route.messageId}:${route.version}`;
+  return route.action === 'approve_all' && route.editsThrough !== null ? `${route.action}:${route.batchId}:${route.editsThrough}` : `${route.action}:${route.batchId}`;
 }
 
 /** Parses a routing id back; undefined for anything we did not produce. */
 export function parseButtonId(customId: string): ButtonRoute | undefined {
-  const m = /^([a-z_]+):(\d{1,15})$/.exec(customId);
+  const m = /^([a-z_]+):(\d{1,15})(?::(\d{1,20}))?$/.exec(customId);
   if (!m) return undefined;
   const id = Number(m[2]);
-  if ((CARD_ACTIONS as readonly string[]).includes(m[1]!)) return { action: m[1] as CardAction, messageId: id };
-  if ((BATCH_ACTIONS as readonly string[]).includes(m[1]!)) return { action: m[1] as BatchAction, batchId: id };
+  if ((CARD_ACTIONS as readonly string[]).includes(m[1]!)) {
+    if (m[3] !== undefined && m[3].length > 9) return undefined;
+    return { action: m[1] as CardAction, messageId: id, version: m[3] === undefined ? null : Number(m[3]) };
+  }
+  if ((BATCH_ACTIONS as readonly string[]).includes(m[1]!)) return { action: m[1] as BatchAction, batchId: id, editsThrough: m[3] ?? null };
   return undefined;
 }
 
-/** The button that confirms a bulk action: `confirm:approve_all:<batchId>` (Slack asks the same in a dialog). */
-export function bulkConfirmId(action: BatchAction, batchId: number): string {
-  return `confirm:${action}:${batchId}`;
+/**
+ * The button that confirms a bulk action: `confirm:approve_all:<batchId>[:<editsThrough>]`
+ * (Slack asks the same in a dialog). The mark is the one of the header clicked, passed on.
+ */
+export function bulkConfirmId(action: BatchAction, batchId: number, editsThrough: string | null = null): string {
+  return action === 'approve_all' && editsThrough !== null ? `confirm:${action}:${batchId}:${editsThrough}` : `confirm:${action}:${batchId}`;
 }
 
-export function parseBulkConfirmId(customId: string): { action: BatchAction; batchId: number } | undefined {
-  const m = /^confirm:(approve_all|reject_all):(\d{1,15})$/.exec(customId);
-  return m ? { action: m[1] as BatchAction, batchId: Number(m[2]) } : undefined;
+export function parseBulkConfirmId(customId: string): { action: BatchAction; batchId: number; editsThrough: string | null } | undefined {
+  const m = /^confirm:(approve_all|reject_all):(\d{1,15})(?::(\d{1,20}))?$/.exec(customId);
+  return m ? { action: m[1] as BatchAction, batchId: Number(m[2]), editsThrough: m[3] ?? null } : undefined;
 }
 
 /** A confirmation button runs this `/campaign` text: `run:<command>` (none when it would pass 100 characters). */
@@ -90,14 +108,15 @@ export function parseConfirmButtonId(customId: string): string | undefined {
   return customId.startsWith('run:') ? customId.slice(4) : undefined;
 }
 
-/** The edit modal's id: `edit_modal:<messageId>`. */
-export function editModalId(messageId: number): string {
-  return `edit_modal:${messageId}`;
+/** The edit modal's id: `edit_modal:<messageId>:<version>`, the version of the text it opened with. */
+export function editModalId(messageId: number, version: number): string {
+  return `edit_modal:${messageId}:${version}`;
 }
 
-export function parseEditModalId(customId: string): number | undefined {
-  const m = /^edit_modal:(\d{1,15})$/.exec(customId);
-  return m ? Number(m[1]) : undefined;
+/** The modal's message and version; version null for a modal opened before versions were carried (its save is refused). */
+export function parseEditModalId(customId: string): { messageId: number; version: number | null } | undefined {
+  const m = /^edit_modal:(\d{1,15})(?::(\d{1,9}))?$/.exec(customId);
+  return m ? { messageId: Number(m[1]), version: m[2] === undefined ? null : Number(m[2]) } : undefined;
 }
 
 /** The text input inside the edit modal. */
@@ -184,7 +203,7 @@ export function cardRow(card: CardModel, slot: number): APIActionRowComponent<AP
       type: ComponentType.Button,
       style: BUTTON[a].style,
       label: clip(`${BUTTON[a].label} #${slot}`, LIMITS.buttonLabel),
-      custom_id: buttonId({ action: a, messageId: card.messageId }),
+      custom_id: buttonId({ action: a, messageId: card.messageId, version: card.version }),
     })),
   };
 }
@@ -271,7 +290,7 @@ export function batchHeaderMessage(h: BatchHeaderModel): DiscordMessage {
                 type: ComponentType.Button,
                 style: BUTTON[a].style,
                 label: BUTTON[a].label,
-                custom_id: buttonId({ action: a, batchId: h.batchId }),
+                custom_id: buttonId({ action: a, batchId: h.batchId, editsThrough: h.editsThrough }),
               })),
             },
           ]

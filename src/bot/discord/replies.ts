@@ -10,6 +10,7 @@ export function ephemeral(content: string): InteractionReply {
 
 /** Why the core refused an action (with its error list when it has one), to the person who acted. */
 export function refusal(o: Extract<ActionOutcome, { ok: false }>): InteractionReply {
-  const extra = o.errors?.length && o.errors.join(' ') !== o.message ? '\n' + o.errors.map((e) => `• ${e}`).join('\n') : '';
+  const errors = o.code === 'stale' ? [] : (o.errors ?? []);
+  const extra = errors.length && errors.join(' ') !== o.message ? '\n' + errors.map((e) => `• ${e}`).join('\n') : '';
   return ephemeral(o.message + extra);
 }

@@ -31,6 +31,31 @@ export const ACTION_IDS = {
 export const EDIT_VIEW_ID = 'card_edit';
 export const EDIT_BLOCK_ID = 'body';
 
+/**
+ * A card button's value: `<messageId>:<version>`, so a click says which text it was on (a
+ * decision on an out-of-date card is refused, see approvals.ts).
+ */
+export function cardButtonValue(card: Pick<CardModel, 'messageId' | 'version'>): string {
+  return `${card.messageId}:${card.version}`;
+}
+
+/** A card button's value back; a bare `<messageId>` (a card rendered before versions were carried) has version null. */
+export function parseCardButtonValue(value: string | undefined): { messageId: number; version: number | null } | undefined {
+  const m = /^(\d{1,15})(?::(\d{1,9}))?$/.exec(value ?? '');
+  return m ? { messageId: Number(m[1]), version: m[2] === undefined ? null : Number(m[2]) } : undefined;
+}
+
+/** Approve all's value: `<batchId>:<editsThrough>`, the latest edit the header had seen. */
+export function approveAllValue(h: Pick<BatchHeaderModel, 'batchId' | 'editsThrough'>): string {
+  return `${h.batchId}:${h.editsThrough}`;
+}
+
+/** A batch button's value back; a bare `<batchId>` (a header rendered before the mark was carried) has editsThrough null. */
+export function parseBatchButtonValue(value: string | undefined): { batchId: number; editsThrough: string | null } | undefined {
+  const m = /^(\d{1,15})(?::(\d{1,20}))?$/.exec(value ?? '');
+  return m ? { batchId: Number(m[1]), editsThrough: m[2] ?? null } : undefined;
+}
+
 /** Slack's mrkdwn control characters. */
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -50,6 +75,16 @@ function lintLine(lint: LintFinding[]): string {
   if (lint.length === 0) return ':white_check_mark: lint clean';
   const icon = { error: ':no_entry:', warning: ':warning:', info: ':information_source:' } as const;
   return lint.map((f) => `${icon[f.severity]} ${esc(f.message)}`).join('  ');
+}
+
+/** Approving a message back in review asks first, repeating why it came back (its SMS may already have gone). */
+function reviewConfirm(card: CardModel) {
+  return {
+    title: plain('Approve again?', 100),
+    text: plain(`${card.statusLine ?? 'This message needs review.'} Approving schedules it to be sent.`, 300),
+    confirm: plain('Approve', 30),
+    deny: plain('Back', 30),
+  };
 }
 
 /** One card: the text, why, lint and state, and its buttons. At most BLOCKS_PER_CARD blocks. */
@@ -74,8 +109,9 @@ export function cardBlocks(card: CardModel): KnownBlock[] {
         type: 'button' as const,
         action_id: ACTION_IDS[a],
         text: plain(a === 'approve' ? 'Approve' : a === 'edit' ? 'Edit' : 'Reject'),
-        value: String(id),
+        value: cardButtonValue(card),
         ...(a === 'approve' ? { style: 'primary' as const } : a === 'reject' ? { style: 'danger' as const } : {}),
+        ...(a === 'approve' && card.status === 'needs_review' ? { confirm: reviewConfirm(card) } : {}),
       })),
     });
   }
@@ -149,13 +185,13 @@ export function batchHeaderMessage(h: BatchHeaderModel): { text: string; blocks:
           type: 'button' as const,
           action_id: all ? ACTION_IDS.approveAll : ACTION_IDS.rejectAll,
           text: plain(all ? 'Approve all' : 'Reject all'),
-          value: String(h.batchId),
+          value: all ? approveAllValue(h) : String(h.batchId),
           style: all ? ('primary' as const) : ('danger' as const),
           confirm: {
             title: plain(all ? 'Approve all?' : 'Reject all?', 100),
             text: plain(
               all
-                ? 'Approves every remaining suggestion of this batch (those with lint errors stay for review) and schedules them.'
+                ? 'Approves every remaining suggestion of this batch (those with lint errors, or edited after this was shown, stay for review) and schedules them.'
                 : 'Rejects every remaining suggestion of this batch.',
               300,
             ),

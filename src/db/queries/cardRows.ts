@@ -87,7 +87,15 @@ export interface BatchRow {
   chat_refs: Record<string, unknown>;
   progress_refs: Record<string, unknown>;
   counts: Record<string, number> | null;
+  /** The latest edit of the batch's messages, in microseconds since 1970 as text ('0' when none): see EDIT_MARK. */
+  edits_through: string;
 }
+
+/**
+ * A message's edit time as the mark Approve all compares (microseconds since 1970): one
+ * expression for both sides, so the header's mark and the messages compare exactly.
+ */
+const EDIT_MARK = `(extract(epoch FROM m.edited_at) * 1000000)::bigint`;
 
 export async function getBatchRow(q: Queryable, batchId: number): Promise<BatchRow | undefined> {
   const { rows } = await q.query<BatchRow>(
@@ -95,7 +103,8 @@ export async function getBatchRow(q: Queryable, batchId: number): Promise<BatchR
             b.segment_spec, b.generator, b.suggestion_count, b.lint_finding_count, b.estimated_cost_usd,
             b.post_state, b.chat_refs, b.progress_refs,
             (SELECT jsonb_object_agg(s.status, s.n) FROM (
-               SELECT status, count(*)::int AS n FROM campaign_messages WHERE batch_id = b.id GROUP BY status) s) AS counts
+               SELECT status, count(*)::int AS n FROM campaign_messages WHERE batch_id = b.id GROUP BY status) s) AS counts,
+            (SELECT COALESCE(max(${EDIT_MARK}), 0)::text FROM campaign_messages m WHERE m.batch_id = b.id) AS edits_through
      FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = $1`,
     [batchId],
   );
@@ -141,6 +150,17 @@ export async function batchMessageIds(q: Queryable, batchId: number, statuses: r
   const { rows } = await q.query<{ id: number }>(
     'SELECT id FROM campaign_messages WHERE batch_id = $1 AND status = ANY($2::text[]) ORDER BY id',
     [batchId, statuses],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** Which of `ids` were edited after the mark `editsThrough` (an EDIT_MARK value, as text). */
+export async function editedAfter(q: Queryable, ids: number[], editsThrough: string): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<{ id: number }>(
+    `SELECT m.id FROM campaign_messages m
+     WHERE m.id = ANY($1::bigint[]) AND m.edited_at IS NOT NULL AND ${EDIT_MARK} > $2::bigint`,
+    [ids, editsThrough],
   );
   return rows.map((r) => Number(r.id));
 }

@@ -30,7 +30,12 @@ export type EditResult =
   | { ok: true; version: number; before: string }
   | { ok: false; status: MessageStatus | null; version: number | null };
 
-/** Side effect: updates body/original_body/segments/encoding/lint/edited_by/at (and approved_by/at of an approved message), version+1, and audits. */
+/**
+ * Side effect: updates body/original_body/segments/encoding/lint/edited_by/at (and approved_by/at of an approved message), version+1, and audits.
+ * `edited_at` is the time of this statement, not of the transaction's start: edits of a
+ * campaign take turns on its lock, so each one's edited_at is later than any edit committed
+ * before it, which is what Approve all's mark of the edits a header has seen relies on.
+ */
 export async function editMessageBody(q: Queryable, e: EditRequest): Promise<EditResult> {
   const { rows } = await q.query<{ version: number; before: string; status: MessageStatus }>(
     `WITH old AS (
@@ -39,7 +44,7 @@ export async function editMessageBody(q: Queryable, e: EditRequest): Promise<Edi
      )
      UPDATE campaign_messages m
         SET body = $4, original_body = COALESCE(m.original_body, old.body), segments = $5, encoding = $6,
-            lint = $7::jsonb, edited_by = $8, edited_at = now(), version = m.version + 1, updated_at = now(),
+            lint = $7::jsonb, edited_by = $8, edited_at = clock_timestamp(), version = m.version + 1, updated_at = now(),
             approved_by = CASE WHEN m.status = 'approved' THEN $8 ELSE m.approved_by END,
             approved_at = CASE WHEN m.status = 'approved' THEN now() ELSE m.approved_at END
        FROM old WHERE m.id = old.id
@@ -64,4 +69,16 @@ export async function editMessageBody(q: Queryable, e: EditRequest): Promise<Edi
     after: { body: e.body, version: row.version, status: row.status, segments: e.segments, encoding: e.encoding, actorId: e.actorId },
   });
   return { ok: true, version: row.version, before: row.before };
+}
+
+/** Whether the text was edited at or after `version` (the audit keeps the version each edit started from). */
+export async function editedSince(q: Queryable, messageId: number, version: number): Promise<boolean> {
+  const { rows } = await q.query<{ edited: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM audit_log
+       WHERE entity_type = 'message' AND entity_id = $1 AND action = 'edited' AND (before ->> 'version')::int >= $2
+     ) AS edited`,
+    [String(messageId), version],
+  );
+  return rows[0]!.edited;
 }

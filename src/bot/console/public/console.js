@@ -304,17 +304,32 @@ function errorSlot(button) {
   return button.closest('article').querySelector('.action-error');
 }
 
+/** A card's error line, found again after the card was re-rendered. */
+function cardErrorSlot(post, button) {
+  const card = document.getElementById(`post-${post.id}`);
+  return (card && card.querySelector('.action-error')) || errorSlot(button);
+}
+
 async function cardAction(post, action, button) {
+  const c = post.model;
+  // A message back in review may already have reached the phone: approving again asks first, saying why it came back.
+  if (action === 'approve' && c.status === 'needs_review') {
+    const ok = await confirmDialog('Approve again?', `${c.statusLine || 'This message needs review.'} Approving schedules it to be sent.`, 'Approve');
+    if (!ok) return button.focus();
+  }
   button.disabled = true;
   errorSlot(button).textContent = '';
-  const result = await api(`/messages/${post.model.messageId}/${action}`, {});
+  // The version says which text this card showed: the server refuses a decision on an older one.
+  const result = await api(`/messages/${c.messageId}/${action}`, { version: c.version });
   if (result.ok) {
     announce(result.message);
     // The server also streams the update; rendering the returned card now keeps the UI snappy.
     if (result.card) onUpdate({ ...post, model: result.card });
   } else {
     button.disabled = false;
-    errorSlot(button).textContent = result.message;
+    // Out of date: show the current card, and say why nothing happened.
+    if (result.code === 'stale' && result.card) onUpdate({ ...post, model: result.card });
+    cardErrorSlot(post, button).textContent = result.message;
     announce(result.message);
   }
 }
@@ -326,7 +341,8 @@ async function batchAction(post, action, button) {
   const ok = await confirmDialog(`${verb} all?`, `${verb} every remaining suggestion of batch #${h.batchId} (${h.campaignName}): ${plural(pending, 'message')}.`, `${verb} all`);
   if (!ok) return button.focus();
   button.disabled = true;
-  const result = await api(`/batches/${h.batchId}/${action}`, {});
+  // Approve all holds back messages edited after this header was rendered (editsThrough).
+  const result = await api(`/batches/${h.batchId}/${action}`, action === 'approve-all' ? { editsThrough: h.editsThrough ?? null } : {});
   button.disabled = false;
   if (!result.ok) errorSlot(button).textContent = result.message;
   announce(result.message);
@@ -347,10 +363,12 @@ function confirmDialog(title, text, okLabel) {
 
 // ---------- edit dialog ----------
 
-const edit = { post: null, timer: null, seq: 0, opener: null };
+const edit = { post: null, version: null, timer: null, seq: 0, opener: null };
 
 function openEditDialog(post) {
   edit.post = post;
+  // The save is fenced on the version of the text the dialog opened with.
+  edit.version = post.model.version;
   edit.opener = document.activeElement;
   const c = post.model;
   $('edit-recipient').textContent = `To ${c.customerName || c.maskedPhone} (${c.maskedPhone}) · ${c.campaignName}`;
@@ -396,9 +414,11 @@ async function submitEdit(event) {
   const post = edit.post;
   if (!post) return;
   $('edit-save').disabled = true;
-  const result = await api(`/messages/${post.model.messageId}/edit`, { text: $('edit-text').value });
+  const result = await api(`/messages/${post.model.messageId}/edit`, { text: $('edit-text').value, version: edit.version });
   $('edit-save').disabled = false;
   if (!result.ok) {
+    // Someone changed it meanwhile: the card behind the dialog shows their text; this one keeps yours.
+    if (result.code === 'stale' && result.card) onUpdate({ ...post, model: result.card });
     showErrors(result.errors && result.errors.length ? result.errors : [result.message]);
     return;
   }

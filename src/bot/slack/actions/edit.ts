@@ -2,10 +2,14 @@ import type { App } from '@slack/bolt';
 import { analyzeSms } from '../../../domain/smsSegments.ts';
 import { validateEdit } from '../../approvals.ts';
 import { loadCard } from '../../cards.ts';
-import { ACTION_IDS, EDIT_BLOCK_ID, editModal, type EditModalState } from '../blocks.ts';
+import { ACTION_IDS, EDIT_BLOCK_ID, editModal, parseCardButtonValue, type EditModalState } from '../blocks.ts';
 import { clickPlace, slackActor, tellUser, type SlackDeps } from '../deps.ts';
 
-/** Edit on a card opens the modal at once (the trigger_id lives 3 seconds). */
+/**
+ * Edit on a card opens the modal at once (the trigger_id lives 3 seconds), with the current
+ * text and its version: what the editor sees is what the save is fenced on, even when the
+ * card clicked was a version behind.
+ */
 export function registerEdit(app: App, deps: SlackDeps): void {
   app.action(ACTION_IDS.edit, async ({ ack, body, action, client }) => {
     await ack();
@@ -15,7 +19,12 @@ export function registerEdit(app: App, deps: SlackDeps): void {
       await tellUser(client, place, body.user.id, `Sorry ${actor.name}, only approvers can edit these messages.`);
       return;
     }
-    const card = await loadCard(deps.ctx.db.pool, deps.ctx, Number((action as { value?: string }).value));
+    const clicked = parseCardButtonValue((action as { value?: string }).value);
+    if (!clicked) {
+      await tellUser(client, place, body.user.id, 'That button could not be read: use the card in the thread.');
+      return;
+    }
+    const card = await loadCard(deps.ctx.db.pool, deps.ctx, clicked.messageId);
     if (!card.actions.includes('edit')) {
       await tellUser(client, place, body.user.id, `This message is ${card.status.replace('_', ' ')}; its text can no longer be edited.`);
       return;

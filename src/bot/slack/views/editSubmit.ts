@@ -19,12 +19,13 @@ export function registerEditSubmit(app: App, deps: SlackDeps): void {
       return;
     }
     const text = view.state.values[EDIT_BLOCK_ID]?.[ACTION_IDS.editText]?.value ?? '';
-    const r = await editMessage(deps.ctx, slackActor(deps, body.user), meta.data.messageId, text);
+    // Fenced on the version the modal was opened at: a save over someone else's newer text is refused.
+    const r = await editMessage(deps.ctx, slackActor(deps, body.user), meta.data.messageId, text, meta.data.version);
     if (r.ok) {
       await ack();
       return;
     }
-    const errors = r.errors?.length ? r.errors.map((e) => `• ${e}`).join('\n') : r.message;
+    const errors = r.code !== 'stale' && r.errors?.length ? r.errors.map((e) => `• ${e}`).join('\n') : r.message;
     await ack({ response_action: 'errors', errors: { [EDIT_BLOCK_ID]: errors.slice(0, 2000) } });
   });
 }
