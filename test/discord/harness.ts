@@ -16,6 +16,8 @@ import { silentLogger } from '../../src/log.ts';
 import { startDiscordPeer, type DiscordPeer } from '../peers/discord.ts';
 import { openTestDatabase, type Engine } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { enqueueChatPosts } from '../../src/db/queries/outbox.ts';
+import { deliverOutbox } from './outboxWait.ts';
 
 export const APP_ID = '1100000000000000001';
 export const CHANNEL_ID = '1100000000000000002';
@@ -204,4 +206,25 @@ export async function seedBatch(db: Database, name: string, n: number, opts: { b
     messageIds.push(id);
   }
   return { campaignId, batchId, messageIds };
+}
+
+/**
+ * A batch seeded and posted through the outbox: where each card's message is (by message
+ * id), where the parent message is, and the custom ids of the parent's buttons.
+ */
+export async function postedBatch(h: Harness, name: string, n: number) {
+  const s = await seedBatch(h.db, name, n);
+  await enqueueChatPosts(h.db.pool, [{ surface: 'discord', kind: 'batch', dedupeKey: `batch:${s.batchId}`, batchId: s.batchId, payload: { batchId: s.batchId } }]);
+  await deliverOutbox(h.ctx, h.discord.surface, `batch:${s.batchId}`);
+  const { rows } = await h.db.pool.query<{ id: number; ref: { channel: string; id: string } }>(
+    `SELECT id, card_refs->'discord' AS ref FROM campaign_messages WHERE batch_id = $1 ORDER BY id`,
+    [s.batchId],
+  );
+  const at = (id: number) => {
+    const r = rows.find((x) => x.id === id)!.ref;
+    return { messageId: r.id, channelId: r.channel };
+  };
+  const { rows: b } = await h.db.pool.query(`SELECT chat_refs->'discord' AS ref FROM batches WHERE id = $1`, [s.batchId]);
+  const header = h.peer.callsTo('POST', new RegExp(`^/channels/${CHANNEL_ID}/messages$`)).at(-1)!.body as { components: { components: { custom_id: string }[] }[] };
+  return { ...s, at, parentAt: { messageId: b[0].ref.id as string, channelId: CHANNEL_ID }, headerIds: header.components[0]!.components.map((x) => x.custom_id) };
 }

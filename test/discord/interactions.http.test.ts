@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { enqueueChatPosts } from '../../src/db/queries/outbox.ts';
 import { engines } from '../support/db.ts';
-import { APPROVER_ROLE, buttonClick, CHANNEL_ID, modalSubmit, seedBatch, startHarness, type Harness } from './harness.ts';
+import { APPROVER_ROLE, buttonClick, CHANNEL_ID, modalSubmit, postedBatch, seedBatch, startHarness, type Harness } from './harness.ts';
 import { deliverOutbox } from './outboxWait.ts';
 
 type Row = { components: { custom_id: string }[] };
@@ -25,22 +25,7 @@ describe.each(engines)('POST /discord/interactions on %s', (engine) => {
   afterAll(() => h?.close());
   beforeEach(() => h.peer.reset());
 
-  /** A batch posted through the outbox; where each card's message is, by message id. */
-  async function posted(name: string, n: number) {
-    const s = await seedBatch(h.db, name, n);
-    await enqueueChatPosts(h.db.pool, [{ surface: 'discord', kind: 'batch', dedupeKey: `batch:${s.batchId}`, batchId: s.batchId, payload: { batchId: s.batchId } }]);
-    await deliverOutbox(h.ctx, h.discord.surface, `batch:${s.batchId}`);
-    const { rows } = await h.db.pool.query<{ id: number; ref: { channel: string; id: string } }>(
-      `SELECT id, card_refs->'discord' AS ref FROM campaign_messages WHERE batch_id = $1 ORDER BY id`,
-      [s.batchId],
-    );
-    const at = (id: number) => {
-      const r = rows.find((x) => x.id === id)!.ref;
-      return { messageId: r.id, channelId: r.channel };
-    };
-    const { rows: b } = await h.db.pool.query(`SELECT chat_refs->'discord' AS ref FROM batches WHERE id = $1`, [s.batchId]);
-    return { ...s, at, parentAt: { messageId: b[0].ref.id as string, channelId: CHANNEL_ID } };
-  }
+  const posted = (name: string, n: number) => postedBatch(h, name, n);
 
   async function status(id: number) {
     const { rows } = await h.db.pool.query('SELECT status, body, approved_by, rejected_by FROM campaign_messages WHERE id = $1', [id]);

@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/bot/actor.ts';
 import { approveMessage, editMessage } from '../../src/bot/approvals.ts';
-import { enqueueChatPosts } from '../../src/db/queries/outbox.ts';
 import { engines } from '../support/db.ts';
-import { APPROVER_ROLE, buttonClick, CHANNEL_ID, modalSubmit, seedBatch, startHarness, type Harness } from './harness.ts';
+import { APPROVER_ROLE, buttonClick, CHANNEL_ID, modalSubmit, postedBatch, startHarness, type Harness } from './harness.ts';
 import { deliverOutbox } from './outboxWait.ts';
 
 type Row = { components: { custom_id: string }[] };
@@ -29,22 +28,7 @@ describe.each(engines)('Discord decisions on an out-of-date card, on %s', (engin
   afterAll(() => h?.close());
   beforeEach(() => h.peer.reset());
 
-  async function posted(name: string, n: number) {
-    const s = await seedBatch(h.db, name, n);
-    await enqueueChatPosts(h.db.pool, [{ surface: 'discord', kind: 'batch', dedupeKey: `batch:${s.batchId}`, batchId: s.batchId, payload: { batchId: s.batchId } }]);
-    await deliverOutbox(h.ctx, h.discord.surface, `batch:${s.batchId}`);
-    const { rows } = await h.db.pool.query<{ id: number; ref: { channel: string; id: string } }>(
-      `SELECT id, card_refs->'discord' AS ref FROM campaign_messages WHERE batch_id = $1 ORDER BY id`,
-      [s.batchId],
-    );
-    const at = (id: number) => {
-      const r = rows.find((x) => x.id === id)!.ref;
-      return { messageId: r.id, channelId: r.channel };
-    };
-    const { rows: b } = await h.db.pool.query(`SELECT chat_refs->'discord' AS ref FROM batches WHERE id = $1`, [s.batchId]);
-    const header = h.peer.callsTo('POST', new RegExp(`^/channels/${CHANNEL_ID}/messages$`)).at(-1)!.body as { components: Row[] };
-    return { ...s, at, parentAt: { messageId: b[0].ref.id as string, channelId: CHANNEL_ID }, headerIds: header.components[0]!.components.map((x) => x.custom_id) };
-  }
+  const posted = (name: string, n: number) => postedBatch(h, name, n);
 
   const status = async (id: number) =>
     (await h.db.pool.query('SELECT status, body, version, approved_by, rejected_by, edited_by FROM campaign_messages WHERE id = $1', [id])).rows[0];
