@@ -14,12 +14,23 @@ const STOP = new Set<string>(STOP_KEYWORDS);
 const START = new Set<string>(START_KEYWORDS);
 const HELP = new Set<string>(HELP_KEYWORDS);
 
+/**
+ * Cyrillic and Greek capitals drawn like Latin ones: "ЅТОР" reads STOP to whoever typed it
+ * (a phone keyboard in another layout, or text pasted from elsewhere), so it counts as STOP.
+ */
+const LOOKALIKES: Readonly<Record<string, string>> = {
+  А: 'A', В: 'B', Е: 'E', Ѕ: 'S', І: 'I', Ј: 'J', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', У: 'Y', Х: 'X',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+};
+
+/** Upper case, with look-alike Cyrillic and Greek capitals read as the Latin ones. */
+function latinUpper(s: string): string {
+  return s.toUpperCase().replace(/[\u0370-\u03ff\u0400-\u04ff]/g, (c) => LOOKALIKES[c] ?? c);
+}
+
 /** "  Stop!! " -> "STOP"; letters only, so punctuation and spacing never hide a keyword. */
 export function keywordOf(body: string): string {
-  return body
-    .normalize('NFKC')
-    .replace(/[^\p{L}\p{N}]+/gu, '')
-    .toUpperCase();
+  return latinUpper(body.normalize('NFKC').replace(/[^\p{L}\p{N}]+/gu, ''));
 }
 
 export function classifyInbound(body: string): InboundKind {
@@ -47,10 +58,7 @@ const FILLER = new Set(['PLEASE', 'PLS', 'PLZ', 'THANKS', 'THANK', 'YOU', 'THX',
 
 /** "Stop, please!!" -> ["STOP", "PLEASE"]; invisible characters and apostrophes join, anything else not a letter or digit splits. */
 function wordsOf(body: string): string[] {
-  return body
-    .normalize('NFKC')
-    .replace(/[\p{Cf}'’]/gu, '')
-    .toUpperCase()
+  return latinUpper(body.normalize('NFKC').replace(/[\p{Cf}'’]/gu, ''))
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
 }

@@ -16,6 +16,10 @@ describe('inbound keywords', () => {
     '%j opts out (full-width, styled, invisible and emoji characters never hide a keyword)',
     (body) => expect(classifyInbound(body)).toBe('stop'),
   );
+  it.each(['ЅТОР', 'ѕтор', 'SΤΟP', 'ЅТОР!', 'ОРТОUТ', 'QUІТ'])('%j opts out (Cyrillic or Greek letters drawn like Latin ones)', (body) =>
+    expect(classifyInbound(body)).toBe('stop'),
+  );
+  it.each(['СТОП', 'стоп', 'Спасибо', 'ΣΤΟΠ'])('%j (a word of its own language) is a reply', (body) => expect(classifyInbound(body)).toBe('reply'));
   it.each(['START', 'start', ' Unstop ', 'UNSTOP!'])('%j re-subscribes', (body) => expect(classifyInbound(body)).toBe('start'));
   it.each(['HELP', 'help?', ' Help. '])('%j asks for help', (body) => expect(classifyInbound(body)).toBe('help'));
   it.each(['stop texting me', ...STOP_IN_WORDS, 'thanks!', 'ending soon?', 'cancel my appointment'])(
@@ -29,7 +33,7 @@ describe('likely opt-outs (flagged for a human, never recorded as opt-outs)', ()
     '%j is flagged',
     (body) => expect(looksLikeOptOut(body)).toBe(true),
   );
-  it.each([...STOP_IN_WORDS, 'Stop, thank you.', 'just stop', 'I said STOP', 'Cancel please', 'END IT', 'quit it pls', 'No. Stop.', 'ＳＴＯＰ ＰＬＥＡＳＥ'])(
+  it.each([...STOP_IN_WORDS, 'Stop, thank you.', 'just stop', 'I said STOP', 'Cancel please', 'END IT', 'quit it pls', 'No. Stop.', 'ＳＴＯＰ ＰＬＥＡＳＥ', 'ЅТОР please'])(
     '%j (a stop keyword with only filler around it) is flagged',
     (body) => expect(looksLikeOptOut(body)).toBe(true),
   );
