@@ -29,8 +29,8 @@ function audienceCte(criteria: Criteria, o: AudienceOptions): { sql: string; par
   const campaign = params.add(o.campaignId);
   const since = params.add(o.capSince);
   const where = compileCriteria(criteria, params, today);
-  // A message counts against the cap once it went out, or while it is on its way
-  // (approved / sending / unknown) in another campaign.
+  // A message counts against the cap once it went out, or while it may still go (approved,
+  // sending, unknown, or back for review: approving it again sends it) in another campaign.
   const sql = `WITH audience AS (
     SELECT c.id, c.name, c.phone, c.state, c.timezone, c.favorite_category, c.visits, c.total_spend,
            c.last_visit_at::text AS last_visit_at, c.first_seen_at::text AS first_seen_at,
@@ -44,7 +44,7 @@ function audienceCte(criteria: Criteria, o: AudienceOptions): { sql: string; par
                THEN 'already_in_campaign'
              WHEN ${since}::timestamptz IS NOT NULL AND EXISTS (
                SELECT 1 FROM campaign_messages m
-               WHERE m.phone = c.phone AND (m.sent_at >= ${since}::timestamptz OR m.status IN ('approved', 'sending', 'unknown')))
+               WHERE m.phone = c.phone AND (m.sent_at >= ${since}::timestamptz OR m.status IN ('approved', 'sending', 'unknown', 'needs_review')))
                THEN 'frequency_cap'
            END AS excluded_by
     FROM customers c
@@ -145,7 +145,8 @@ export interface NewMessage {
 
 /**
  * Stores suggestions as `suggested` (side effect: insert). A number that got into the
- * campaign meanwhile is skipped (UNIQUE campaign_id, phone). Returns the stored phones.
+ * campaign meanwhile is skipped (UNIQUE campaign_id, phone), and so is one that opted out
+ * while the batch was drafted. Returns the stored phones.
  */
 export async function insertSuggestions(
   q: Queryable,
@@ -162,6 +163,8 @@ export async function insertSuggestions(
               u.suggested_by, $4::timestamptz, u.segments, u.encoding, u.context, u.rationale, u.lint
        FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::jsonb[], $13::text[], $14::jsonb[])
             AS u(customer_id, phone, body, variant, suggested_by, segments, encoding, context, rationale, lint)
+       -- Drafting takes minutes: a STOP recorded meanwhile found no message to cancel yet.
+       WHERE NOT EXISTS (SELECT 1 FROM contact_status cs WHERE cs.phone = u.phone AND cs.status = 'opted_out')
        ON CONFLICT (campaign_id, phone) DO NOTHING
        RETURNING phone`,
       [
