@@ -13,6 +13,8 @@ const DELIMITERS: Delimiter[] = [',', ';', '\t'];
 const HEAD_BYTES = 64 * 1024;
 /** A record larger than this is refused (a quote that is never closed would otherwise swallow the file). */
 export const MAX_RECORD_BYTES = 1_000_000;
+/** How much of a refused record's text is kept for the rejects file. */
+export const MAX_RAW_BYTES = 64 * 1024;
 
 export interface FileHead {
   /** Nothing but whitespace (or a BOM) in the file. */
@@ -145,10 +147,11 @@ export function recordSizeGuard(delimiter: Delimiter, maxBytes: number, onSkip: 
       done(null, out.length ? Buffer.concat(out) : undefined);
 
       function startDropping(i: number): void {
+        const raw = Buffer.concat([...held, chunk.subarray(recordStart, i + 1)]).subarray(0, MAX_RAW_BYTES).toString('utf8');
         dropping = true;
         held = [];
         recordStart = i + 1;
-        onSkip({ line: recordLine, reason: `malformed CSV: the record is longer than ${maxBytes.toLocaleString('en-US')} bytes (is a quote never closed?)` });
+        onSkip({ line: recordLine, raw, reason: `malformed CSV: the record is longer than ${maxBytes.toLocaleString('en-US')} bytes (is a quote never closed?)` });
       }
     },
     flush(done) {
@@ -167,6 +170,8 @@ export interface CsvRecord {
 export interface CsvSkip {
   line: number;
   reason: string;
+  /** The start of the refused record's text (at most MAX_RAW_BYTES), when known. */
+  raw?: string;
 }
 
 /**
@@ -179,10 +184,12 @@ export function readCsv(
   head: FileHead,
   hooks: { onBytes: (n: number) => void; onSkip: (s: CsvSkip) => void },
 ): AsyncIterable<CsvRecord> {
+  let lastEnd = 0; // the line the last record parsed ended on
   const parser: Parser = parse({
     delimiter: head.delimiter,
     bom: true,
     info: true,
+    raw: true, // so a refused record's text can go to the rejects file
     relax_quotes: true,
     relax_column_count: true,
     skip_empty_lines: true,
@@ -190,8 +197,17 @@ export function readCsv(
     skip_records_with_error: true,
     // A backstop only: recordSizeGuard refuses big records first (and keeps the next one).
     max_record_size: 2 * MAX_RECORD_BYTES,
+    on_record: (record: string[], context: { lines: number }) => {
+      lastEnd = context.lines;
+      return record;
+    },
   });
-  parser.on('skip', (err: Error & { lines?: number }) => hooks.onSkip({ line: err.lines ?? 0, reason: `malformed CSV: ${err.message}` }));
+  parser.on('skip', (err: Error & { lines?: number; raw?: string }) => {
+    const raw = err.raw?.slice(0, MAX_RAW_BYTES);
+    const leading = raw ? raw.length - raw.replace(/^\n+/, '').length : 0;
+    const line = lastEnd > 0 || raw !== undefined ? lastEnd + 1 + leading : (err.lines ?? 0);
+    hooks.onSkip({ line, reason: `malformed CSV: ${err.message}`, ...(raw?.trim() ? { raw: raw.replace(/^\n+/, '') } : {}) });
+  });
   const stream = pipeline(createReadStream(path), lineBreaksToLf(hooks.onBytes), recordSizeGuard(head.delimiter, MAX_RECORD_BYTES, hooks.onSkip), parser, () => undefined);
   return (async function* () {
     for await (const { record, info } of stream as AsyncIterable<{ record: string[]; info: { lines: number } }>) {

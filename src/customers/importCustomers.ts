@@ -14,6 +14,7 @@
  * - Opt-outs (contact_status) are never touched: an opted-out number stays opted out.
  */
 import { stat } from 'node:fs/promises';
+import { parse as parseCsvText } from 'csv-parse/sync';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.ts';
@@ -83,10 +84,21 @@ export interface ImportSummary {
   rowsPerSecond: number;
 }
 
-interface Pending {
+/** One row of the file that went into a pending entry. */
+interface Source {
   row: CustomerRow;
   record: string[];
   line: number;
+  /** Counted as a duplicate when it was read. */
+  duplicate: boolean;
+}
+
+interface Pending {
+  row: CustomerRow;
+  /** The line of the last row folded in (recorded with consent changes). */
+  line: number;
+  /** Every row of the file folded into this entry, in file order. */
+  sources: Source[];
   /** The phone was already written by an earlier batch of this file. */
   repeat: boolean;
 }
@@ -152,7 +164,51 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
     await rejects?.write(record, line, reason);
   };
 
+  /** A record the CSV reader refused: its text goes to the rejects file, as cells where it can be read. */
+  const rejectSkip = async (s: CsvSkip) => {
+    const rows = s.raw === undefined ? [{ cells: [] as string[], offset: 0 }] : rawToRows(s.raw, head.delimiter);
+    for (const { cells, offset } of rows) {
+      summary.rows++;
+      await reject(cells, s.line + offset, s.reason);
+    }
+  };
+
+  /**
+   * Refuses the rows of an entry that carry the external id another customer holds; the
+   * other rows folded into it are written again without them.
+   */
+  const refuseExternalId = async (entry: Pending, owner: string): Promise<Pending | null> => {
+    const id = entry.row.externalId;
+    const reason = `external id: "${id}" already belongs to the customer with phone ${maskPhone(owner)}`;
+    const refused = entry.sources.filter((src) => src.row.externalId === id);
+    const kept = entry.sources.filter((src) => src.row.externalId !== id);
+    for (const src of refused) {
+      if (src.duplicate) {
+        summary.duplicates--;
+        const i = summary.duplicateRows.findIndex((d) => d.line === src.line);
+        if (i !== -1) summary.duplicateRows.splice(i, 1);
+      }
+      await reject(src.record, src.line, reason);
+    }
+    if (kept.length === 0 || refused.length === 0) return null;
+    if (!entry.repeat && kept[0]!.duplicate) {
+      // The row that stood for the entry was refused: the first one kept takes its place.
+      kept[0]!.duplicate = false;
+      summary.duplicates--;
+      const i = summary.duplicateRows.findIndex((d) => d.line === kept[0]!.line);
+      if (i !== -1) summary.duplicateRows.splice(i, 1);
+    }
+    return { row: kept.map((k) => k.row).reduce((a, b) => mergeRows(a, b)), line: kept[kept.length - 1]!.line, sources: kept, repeat: entry.repeat };
+  };
+
   const flush = async (batch: Pending[]) => {
+    let next: Pending[] = batch;
+    while (next.length) next = await write(next);
+    opts.onProgress?.({ rows: summary.rows, bytes, totalBytes, elapsedMs: performance.now() - started });
+  };
+
+  /** Writes one batch; returns the entries to write again without their refused rows. */
+  const write = async (batch: Pending[]): Promise<Pending[]> => {
     const { accepted, conflicts } = withDistinctExternalIds(batch);
     const result = await upsertCustomerBatch(deps.db.pool, accepted, {
       now,
@@ -160,7 +216,7 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
       actor: opts.actor ?? 'cli',
       surface: opts.surface ?? 'cli',
     }).catch((e: unknown) => {
-      const lines = batch.map((b) => b.line);
+      const lines = batch.flatMap((b) => b.sources.map((src) => src.line));
       throw new AppError(
         'import_batch_failed',
         `Writing the rows of lines ${Math.min(...lines)}-${Math.max(...lines)} failed: ${coerceError(e).message}. Rows before them are imported; fix the problem and import the file again (re-importing is safe).`,
@@ -180,10 +236,12 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
       if (after === 'opted_in') summary.consent.granted++;
       else summary.consent.withdrawn++;
     }
+    const retry: Pending[] = [];
     for (const { entry, owner } of conflicts) {
-      await reject(entry.record, entry.line, `external id: "${entry.row.externalId}" already belongs to the customer with phone ${maskPhone(owner)}`);
+      const again = await refuseExternalId(entry, owner);
+      if (again) retry.push(again);
     }
-    opts.onProgress?.({ rows: summary.rows, bytes, totalBytes, elapsedMs: performance.now() - started });
+    return retry;
   };
 
   /** Hands the pending rows to the writer; the next batch is parsed while this one is written. */
@@ -198,10 +256,7 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
 
   try {
     for await (const { record, line } of records) {
-      while (skipped.length) {
-        const s = skipped.shift()!;
-        await reject([], s.line, s.reason);
-      }
+      while (skipped.length) await rejectSkip(skipped.shift()!);
       if (!columns) {
         columns = detectColumns(record);
         summary.columns = describeColumns(columns);
@@ -221,19 +276,20 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
       const { row } = parsed;
       const key = Number(row.phone.slice(1));
       const earlier = pending.get(row.phone);
-      if (seen.has(key)) {
+      const duplicate = seen.has(key);
+      if (duplicate) {
         summary.duplicates++;
         if (summary.duplicateRows.length < SUMMARY_SAMPLE) summary.duplicateRows.push({ line, phone: maskPhone(row.phone) });
       }
       if (earlier) {
-        pending.set(row.phone, { ...earlier, row: mergeRows(earlier.row, row), record, line });
+        pending.set(row.phone, { ...earlier, row: mergeRows(earlier.row, row), line, sources: [...earlier.sources, { row, record, line, duplicate }] });
       } else {
-        pending.set(row.phone, { row, record, line, repeat: seen.has(key) });
+        pending.set(row.phone, { row, line, sources: [{ row, record, line, duplicate }], repeat: duplicate });
         seen.add(key);
       }
       if (pending.size >= batchSize) await dispatch();
     }
-    for (const s of skipped.splice(0)) await reject([], s.line, s.reason);
+    for (const s of skipped.splice(0)) await rejectSkip(s);
     if (!columns) throw new AppError('import_empty_file', `${fileName} has no header line.`);
     await dispatch();
     await inflight;
@@ -283,6 +339,30 @@ function withDistinctExternalIds(batch: Pending[]): { accepted: Pending[]; confl
     accepted.push(e);
   }
   return { accepted, conflicts };
+}
+
+/**
+ * The text of a record the CSV reader refused, as rows of cells for the rejects file: the
+ * record itself when it reads as one, else each of its lines (a quote never closed swallows
+ * the lines after it; each goes back out as its own row, quotes taken literally where needed).
+ */
+function rawToRows(raw: string, delimiter: string): { cells: string[]; offset: number }[] {
+  const read = (text: string): string[][] | null => {
+    try {
+      return parseCsvText(text, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][];
+    } catch {
+      return null;
+    }
+  };
+  const whole = read(raw);
+  if (whole?.length === 1) return [{ cells: whole[0]!, offset: 0 }];
+  const rows: { cells: string[]; offset: number }[] = [];
+  raw.split('\n').forEach((text, offset) => {
+    if (text.trim() === '') return;
+    const one = read(text);
+    rows.push({ cells: one?.length === 1 ? one[0]! : text.split(delimiter), offset });
+  });
+  return rows.length ? rows : [{ cells: [raw], offset: 0 }];
 }
 
 function noPhoneColumn(fileName: string, headers: string[]): AppError {
