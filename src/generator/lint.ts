@@ -136,7 +136,8 @@ function lintBubbles(body: string, bubbles: string[], infos: SegmentInfo[], lc: 
     }
   }
   for (const phone of unique(phoneNumbers(body))) {
-    if (!allow.phones.some((p) => p.endsWith(phone) || phone.endsWith(p))) {
+    const digits = phone.replace(/\D/g, '');
+    if (!allow.phones.some((p) => p.endsWith(digits) || digits.endsWith(p))) {
       out.push({ rule: 'phone_number', severity: 'error', message: `Phone number ${phone} is not on this campaign's allowlist.` });
     }
   }
@@ -173,25 +174,81 @@ export function hasErrors(findings: readonly LintFinding[]): boolean {
 
 const PLACEHOLDER = /\{\{[^{}]*\}\}|\{\s*[A-Za-z_][\w ]{0,30}\}|\[\s*[A-Za-z][\w ]{0,30}\]|<\s*(?:first[_ ]?name|name|link|offer)\s*>/gi;
 
-const TLDS = 'com|net|org|io|co|ly|me|app|shop|store|biz|info|us|gl|gd|link|ai|xyz|cafe|coffee|site|online|page|to|tv';
+/*
+ * Links. A host is taken from, in order:
+ *   - anything with a scheme ("https://", "hxxp://", "ftp://": any `word://`);
+ *   - anything starting "www.";
+ *   - a dotted name whose last label is 2-24 letters and which is followed by a path
+ *     ("prizes.top/x", "claim.example.zip/a"): a path makes it a link whatever the TLD;
+ *   - a bare dotted name ending in a common TLD ("bit.ly", "prizes.top"), or an e-mail domain.
+ * The TLD list stays compact so that ordinary text ("e.g.", "10.5", "5 p.m.", "Mr.Smith",
+ * "St.Louis") is not read as a link: common-word ccTLDs ("in", "it", "be", "no", "at") are
+ * left out, and the path rule catches their links anyway.
+ */
+const TLDS = [
+  // generic and the original list
+  'com', 'net', 'org', 'edu', 'gov', 'info', 'biz', 'io', 'co', 'ly', 'me', 'app', 'shop', 'store', 'us', 'gl', 'gd',
+  'link', 'ai', 'xyz', 'cafe', 'coffee', 'site', 'online', 'page', 'to', 'tv', 'dev', 'pro', 'mobi', 'name', 'asia',
+  // new gTLDs common in spam and smishing
+  'top', 'club', 'vip', 'win', 'bid', 'click', 'loan', 'work', 'icu', 'buzz', 'live', 'life', 'fun', 'space', 'tech',
+  'website', 'sale', 'deals', 'gift', 'gifts', 'promo', 'today', 'world', 'news', 'email', 'cloud', 'digital', 'cyou',
+  'sbs', 'cfd', 'monster', 'quest', 'lol', 'bond', 'rest', 'menu', 'zip', 'mov', 'help', 'support', 'guru', 'ink',
+  // ccTLDs that are not common words, including those used as URL shorteners
+  'uk', 'de', 'fr', 'nl', 'eu', 'ca', 'au', 'nz', 'jp', 'cn', 'ru', 'su', 'br', 'mx', 'ch', 'se', 'pl', 'es', 'cc',
+  'ws', 'tk', 'ml', 'ga', 'cf', 'gq', 'pw', 'cm', 'ph', 'ng', 'ms', 'ee', 'im', 'fm', 'gg', 'vc', 'li', 'sh',
+];
+const TLD_SET = new Set(TLDS);
+const LABEL = String.raw`[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?`;
 const URL_RE = new RegExp(
-  String.raw`\bhttps?:\/\/([^\s/?#]+)|(?<![@\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:${TLDS}))(?![\w-])|@((?:[a-z0-9-]+\.)+(?:${TLDS}))\b`,
+  [
+    String.raw`\b[a-z][a-z0-9+.-]{0,15}:\/\/([^\s/?#]+)`,
+    String.raw`(?<![\w.-])(www\.[^\s/?#]+)`,
+    // A dotted name: kept below if a path follows or its TLD is on the list.
+    String.raw`(?<![@\w.-])((?:${LABEL}\.)+[a-z]{2,24})(?![\w-])`,
+    String.raw`@((?:[a-z0-9-]+\.)+(?:${TLDS.join('|')}))\b`,
+  ].join('|'),
   'gi',
 );
 
 function linkHosts(text: string): string[] {
   const hosts: string[] = [];
   for (const m of text.matchAll(URL_RE)) {
-    const host = (m[1] ?? m[2] ?? m[3] ?? '').toLowerCase().replace(/^www\./, '').replace(/:\d+$/, '').replace(/\.$/, '');
+    if (m[3] !== undefined && text[m.index + m[0].length] !== '/') {
+      // "prizes.top.casino" counts too: any label after the first on the list.
+      if (!m[3].toLowerCase().split('.').slice(1).some((l) => TLD_SET.has(l))) continue;
+    }
+    const raw = m.slice(1).find((g) => g !== undefined) ?? '';
+    const host = raw
+      .toLowerCase()
+      .replace(/[.,;:!?'")\]]+$/, '')
+      .split('@')
+      .pop()!
+      .replace(/^www\./, '')
+      .replace(/:\d*$/, '')
+      .replace(/\.$/, '');
     if (host) hosts.push(host);
   }
   return hosts;
 }
 
+/*
+ * Phone numbers: North American ones written any usual way, and any international number
+ * written with "+" and 8-15 digits ("+44 20 7946 0958", "+33 1 23 45 67 89"). Prices ("$12.50"),
+ * percentages ("10% off"), dates and times have no "+" and too few digits for either.
+ */
+const INTL_PHONE_RE = /(?<![\w+])\+\s?\(?\d(?:[\s.\-()]{0,2}\d){7,14}(?![\d%])/g;
 const PHONE_RE = /(?<![\d$.])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?![\d%])/g;
 
 function phoneNumbers(text: string): string[] {
-  return (text.match(PHONE_RE) ?? []).map((p) => p.replace(/\D/g, '').slice(-10));
+  const out: string[] = [];
+  const rest = text.replace(INTL_PHONE_RE, (p) => {
+    const digits = p.replace(/\D/g, '');
+    // "+1 415 555 0199" is the same number as "(415) 555-0199".
+    out.push(digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : `+${digits}`);
+    return ' ';
+  });
+  for (const p of rest.match(PHONE_RE) ?? []) out.push(p.replace(/\D/g, '').slice(-10));
+  return out;
 }
 
 function allowlist(entries: readonly string[]): { hosts: string[]; phones: string[] } {
@@ -199,7 +256,7 @@ function allowlist(entries: readonly string[]): { hosts: string[]; phones: strin
   const phones: string[] = [];
   for (const e of entries) {
     const digits = e.replace(/\D/g, '');
-    if (/^[\d\s()+.-]+$/.test(e) && digits.length >= 7) phones.push(digits.slice(-10));
+    if (/^[\d\s()+.-]+$/.test(e) && digits.length >= 7) phones.push(digits);
     else {
       const host = e.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').split(/[/?#:]/)[0];
       if (host) hosts.push(host);
