@@ -16,7 +16,6 @@ import type { PoolClient } from 'pg';
 import { lockCampaignOfBatch, lockCampaignOfMessage, setCampaignStatus, type CampaignRow } from '../db/queries/campaigns.ts';
 import { batchMessageIds, editedAfter, getBatchRow, getCardRow, getCardRows, type CardRow } from '../db/queries/cardRows.ts';
 import { editMessageBody, editedSince } from '../db/queries/messageEdits.ts';
-import { enqueueCoalescedPosts } from '../db/queries/outbox.ts';
 import { NOW, transitionMessage, transitionMessages } from '../db/queries/transition.ts';
 import type { LintFinding } from '../domain/lintFinding.ts';
 import { LOCKED_STATUSES, type MessageStatus } from '../domain/messageStatus.ts';
@@ -26,7 +25,7 @@ import { cardFromRow } from './cards.ts';
 import type { CardModel } from './chatSurface.ts';
 import { lintMessage } from '../generator/lint.ts';
 import { planApprovedMessages } from '../scheduler/planner.ts';
-import { cardRenderItems, cardSurfaces, enqueueCardChanges, ringOutbox } from './notify.ts';
+import { cardSurfaces, enqueueCardChanges, ringOutbox } from './notify.ts';
 
 export type ActionOutcome =
   | { ok: true; message: string; card: CardModel }
@@ -88,31 +87,20 @@ async function afterApproval(c: PoolClient, ctx: AppContext, actor: Actor, campa
 
 async function changed(c: PoolClient, ids: number[]): Promise<CardRow[]> {
   const rows = await getCardRows(c, ids);
-  await enqueueCardChanges(
-    c,
-    rows.map((r) => ({ messageId: Number(r.id), version: r.version, batchId: r.batch_id, surfaces: cardSurfaces(r.chat_surface, r.card_refs) })),
-  );
+  await enqueueCardChanges(c, rows.map(cardChange));
   return rows;
+}
+
+function cardChange(r: CardRow) {
+  return { messageId: Number(r.id), version: r.version, batchId: r.batch_id, surfaces: cardSurfaces(r.chat_surface, r.card_refs) };
 }
 
 /**
  * Renders the cards again from current state (their renders at this version may have been
- * delivered already: they are armed again), so whoever acted on an out-of-date card sees
- * the current one. The batch headers re-render with them.
+ * delivered already), so whoever acted on an out-of-date card sees the current one.
  */
 async function refreshCards(c: PoolClient, rows: CardRow[]): Promise<void> {
-  await enqueueCoalescedPosts(
-    c,
-    cardRenderItems(
-      rows.map((r) => ({
-        messageId: Number(r.id),
-        batchId: r.batch_id,
-        surfaces: cardSurfaces(r.chat_surface, r.card_refs),
-        stamp: `v${r.version}`,
-        headerStamp: `m${r.id}v${r.version}`,
-      })),
-    ),
-  );
+  await enqueueCardChanges(c, rows.map(cardChange), { rearm: true });
 }
 
 /** The refusal of a decision taken on an out-of-date card; the card is re-rendered with the current text. */

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/database.ts';
-import { enqueueChatPosts, type OutboxItem } from '../db/queries/outbox.ts';
+import { enqueueChatPosts, enqueueCoalescedPosts, type OutboxItem } from '../db/queries/outbox.ts';
 
 const bell = new EventEmitter();
 bell.setMaxListeners(0);
@@ -57,8 +57,14 @@ export function cardRenderItems(renders: CardRender[], notBefore?: Date): Outbox
 }
 
 /** Enqueues the re-render of cards a person changed, at once (key card:<id>:v<version>). */
-export async function enqueueCardChanges(q: Queryable, changes: { messageId: number; version: number; batchId: number | null; surfaces: string[] }[]): Promise<void> {
-  await enqueueChatPosts(q, cardRenderItems(changes.map((ch) => ({ ...ch, stamp: `v${ch.version}`, headerStamp: `m${ch.messageId}v${ch.version}` }))));
+export async function enqueueCardChanges(
+  q: Queryable,
+  changes: { messageId: number; version: number; batchId: number | null; surfaces: string[] }[],
+  opts: { rearm?: boolean } = {},
+): Promise<void> {
+  const items = cardRenderItems(changes.map((ch) => ({ ...ch, stamp: `v${ch.version}`, headerStamp: `m${ch.messageId}v${ch.version}` })));
+  // `rearm`: render again even if this version was delivered (someone acted on an older card).
+  await (opts.rearm ? enqueueCoalescedPosts(q, items) : enqueueChatPosts(q, items));
 }
 
 /** The surfaces a card lives on: the campaign's, then any other it was posted to. */

@@ -535,7 +535,7 @@ export class Dispatcher {
     incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
     incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
     incCounter('smsops_sms_unknown_total', {}, stats.unknown, 'Sends with an unknown outcome (reconciled)');
-    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
+    await this.enforceErrorBudgets(failedCampaigns);
     // Claims that did not go, back on the timeline. Their own transaction: it reads the campaign
     // rows FOR SHARE (to wait for a cancel in progress), which must not be held while the record
     // above locks other messages to a phone (a cancel holds its campaign, then wants its
@@ -577,6 +577,11 @@ export class Dispatcher {
       });
     }
     await enqueueCoalescedCards(c, claims.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
+  }
+
+  /** Each campaign that just saw failures: paused when they spike (a transaction each, after the record). */
+  private async enforceErrorBudgets(campaignIds: Iterable<number>): Promise<void> {
+    for (const campaignId of campaignIds) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
   }
 
   /** Twilio 21610: the number opted out at the carrier. Record it like a STOP and cancel. */
@@ -712,7 +717,7 @@ export class Dispatcher {
         }
       });
     }
-    for (const campaignId of failedCampaigns) await this.ctx.db.tx((c) => enforceErrorBudget(c, this.ctx, campaignId));
+    await this.enforceErrorBudgets(failedCampaigns);
     return out;
   }
 }

@@ -7,14 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/bot/actor.ts';
 import { approveAll, approveMessage, editMessage, rejectMessage } from '../../src/bot/approvals.ts';
 import { loadBatchHeader } from '../../src/bot/cards.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
-import { silentLogger } from '../../src/log.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { seedSlackBatch } from '../slack/support.ts';
+import { testContext } from '../scheduler/support.ts';
 
 const dana: Actor = { id: 'U1', name: 'dana', surface: 'console', isApprover: true };
 const lee: Actor = { id: 'U2', name: 'lee', surface: 'console', isApprover: true };
@@ -24,7 +22,7 @@ describe.each(engines)('decisions fenced by the version shown, on %s', (engine) 
   let ctx: AppContext;
   beforeAll(async () => {
     db = await openTestDatabase(engine);
-    ctx = { config: loadConfig({ RECIPIENT_QUIET_HOURS: 'off' }), db, log: silentLogger, clock: new ManualClock('2026-11-23T18:00:00Z') };
+    ctx = testContext(db, { RECIPIENT_QUIET_HOURS: 'off' }, '2026-11-23T18:00:00Z');
   });
   afterAll(() => db?.close());
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { blockActionsPayload, postToSlackEndpoint, viewSubmissionPayload } from '../peers/slack.ts';
-import { CHANNEL, DANA, LEE, SECRET, eventually, seedSlackBatch, shownValue, startSlackHarness, type SlackHarness } from './support.ts';
+import { CHANNEL, DANA, LEE, SECRET, eventually, postedSlackBatch, shownValue, startSlackHarness, type SlackHarness } from './support.ts';
 
 describe.each(engines)('Slack decisions against the text the card showed, on %s', (engine) => {
   let db: Database;
@@ -21,17 +21,7 @@ describe.each(engines)('Slack decisions against the text the card showed, on %s'
     await db?.close();
   });
 
-  async function postedBatch(campaign: string, n = 2) {
-    const seeded = await seedSlackBatch(db.pool, { campaign, n });
-    h.outbox.wake();
-    const refs = await eventually(async () => {
-      const { rows } = await db.pool.query(`SELECT id, card_refs FROM campaign_messages WHERE batch_id = $1 ORDER BY id`, [seeded.batchId]);
-      if (rows.some((r) => !r.card_refs.slack)) throw new Error('not posted yet');
-      return rows.map((r) => r.card_refs.slack as { channel: string; id: string; thread: string; position: number });
-    });
-    const parent = (await db.pool.query(`SELECT chat_refs FROM batches WHERE id = $1`, [seeded.batchId])).rows[0].chat_refs.slack as { id: string };
-    return { ...seeded, refs, parent };
-  }
+  const postedBatch = (campaign: string, n = 2) => postedSlackBatch(db, h, { campaign, n });
 
   const click = (user: { id: string; name: string }, actionId: string, value: string, ref: { id: string; thread?: string }) =>
     postToSlackEndpoint(

@@ -8,7 +8,7 @@ import {
   slashCommandForm,
   viewSubmissionPayload,
 } from '../peers/slack.ts';
-import { CHANNEL, DANA, LEE, MALLORY, SECRET, eventually, seedSlackBatch, shownValue, startSlackHarness, type SlackHarness } from './support.ts';
+import { CHANNEL, DANA, LEE, MALLORY, SECRET, eventually, postedSlackBatch, shownValue, startSlackHarness, type SlackHarness } from './support.ts';
 
 describe.each(engines)('Slack actions end to end on %s', (engine) => {
   let db: Database;
@@ -23,16 +23,7 @@ describe.each(engines)('Slack actions end to end on %s', (engine) => {
   });
 
   /** A posted batch: its message ids and each card's Slack ref. */
-  async function postedBatch(campaign: string, n = 3, extra: { lintError?: number[] } = {}) {
-    const seeded = await seedSlackBatch(db.pool, { campaign, n, ...extra });
-    h.outbox.wake();
-    const refs = await eventually(async () => {
-      const { rows } = await db.pool.query(`SELECT id, card_refs FROM campaign_messages WHERE batch_id = $1 ORDER BY id`, [seeded.batchId]);
-      if (rows.some((r) => !r.card_refs.slack)) throw new Error('not posted yet');
-      return rows.map((r) => r.card_refs.slack as { channel: string; id: string; thread: string; position: number });
-    });
-    return { ...seeded, refs };
-  }
+  const postedBatch = (campaign: string, n = 3, extra: { lintError?: number[] } = {}) => postedSlackBatch(db, h, { campaign, n, ...extra });
 
   /** A click on the button as Slack shows it now (its value names the card's version), or with an explicit value. */
   const click = (user: { id: string; name: string }, actionId: string, id: number, ref: { id: string; thread?: string }, opts: { value?: string; signature?: string; timestamp?: number } = {}) => {

@@ -131,3 +131,16 @@ export function shownValue(peer: SlackPeer, actionId: string, id: number): strin
   if (found === undefined) throw new Error(`no ${actionId} button for ${id} shown yet`);
   return found;
 }
+
+/** A batch seeded and posted to Slack by the outbox: where each card and the parent message are. */
+export async function postedSlackBatch(db: Database, h: { outbox: ChatOutboxWorker }, opts: Parameters<typeof seedSlackBatch>[1]) {
+  const seeded = await seedSlackBatch(db.pool, opts);
+  h.outbox.wake();
+  const refs = await eventually(async () => {
+    const { rows } = await db.pool.query(`SELECT id, card_refs FROM campaign_messages WHERE batch_id = $1 ORDER BY id`, [seeded.batchId]);
+    if (rows.some((r) => !r.card_refs.slack)) throw new Error('not posted yet');
+    return rows.map((r) => r.card_refs.slack as { channel: string; id: string; thread: string; position: number });
+  });
+  const parent = (await db.pool.query(`SELECT chat_refs FROM batches WHERE id = $1`, [seeded.batchId])).rows[0].chat_refs.slack as { id: string };
+  return { ...seeded, refs, parent };
+}

@@ -51,11 +51,13 @@ describe.each(engines)('early delivery callbacks on %s', (engine) => {
   it('a "failed" callback that arrives while the message is still sending is applied when the send is recorded', async () => {
     const sid = `SMearly${engine}1`;
     const m = await dueMessage(db, ctx, `cb-early-${engine}-1`);
+    let early: unknown;
     const provider = queuedProvider(sid, async () => {
-      const r = await handleStatusCallback(ctx, { providerMessageId: sid, status: 'failed', errorCode: '30003' });
-      expect(r).toEqual({ duplicate: false, changed: false });
+      early = await handleStatusCallback(ctx, { providerMessageId: sid, status: 'failed', errorCode: '30003' });
     });
     await new Dispatcher(ctx, provider, { bubbleGapMs: 0 }).runOnce();
+    // Kept, not applied: the message was not recorded sent yet when it came.
+    expect(early).toEqual({ duplicate: false, changed: false });
     expect(await statusOf(db, m.id)).toMatchObject({ status: 'failed', error_code: '30003', provider_message_id: sid });
   });
 

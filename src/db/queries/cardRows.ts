@@ -102,10 +102,15 @@ export async function getBatchRow(q: Queryable, batchId: number): Promise<BatchR
     `SELECT b.id, b.campaign_id, c.name AS campaign_name, c.settings AS campaign_settings, c.chat_surface, c.chat_channel,
             b.segment_spec, b.generator, b.suggestion_count, b.lint_finding_count, b.estimated_cost_usd,
             b.post_state, b.chat_refs, b.progress_refs,
-            (SELECT jsonb_object_agg(s.status, s.n) FROM (
-               SELECT status, count(*)::int AS n FROM campaign_messages WHERE batch_id = b.id GROUP BY status) s) AS counts,
-            (SELECT COALESCE(max(${EDIT_MARK}), 0)::text FROM campaign_messages m WHERE m.batch_id = b.id) AS edits_through
-     FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = $1`,
+            agg.counts, agg.edits_through
+     FROM batches b JOIN campaigns c ON c.id = b.campaign_id
+     -- One pass over the batch's messages for both the counts and the edit mark.
+     CROSS JOIN LATERAL (
+       SELECT jsonb_object_agg(s.status, s.n) AS counts, COALESCE(max(s.mark), 0)::text AS edits_through
+       FROM (SELECT m.status, count(*)::int AS n, max(${EDIT_MARK}) AS mark
+             FROM campaign_messages m WHERE m.batch_id = b.id GROUP BY m.status) s
+     ) agg
+     WHERE b.id = $1`,
     [batchId],
   );
   return rows[0];
