@@ -40,7 +40,7 @@ function table(file: string): PrefixTable | null {
 }
 
 /** The library's getCode: the value of the longest prefix of `digits` in the table. */
-function longestPrefix(t: PrefixTable, digits: string): string | null {
+export function longestPrefix<T>(t: ReadonlyMap<string, T>, digits: string): T | null {
   for (let n = digits.length; n > 0; n--) {
     const v = t.get(digits.slice(0, n));
     if (v) return v;

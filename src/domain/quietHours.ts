@@ -6,7 +6,7 @@
  * the number (libphonenumber-geo-carrier). A recipient with several zones must satisfy all
  * of them (the most restrictive intersection).
  */
-import { numberGeocode, numberTimezones } from './numberGeo.ts';
+import { longestPrefix, numberGeocode, numberTimezones } from './numberGeo.ts';
 import { sameClock, US_STATE_ZONES } from './usStateZones.ts';
 import { usStateCode } from './usStates.ts';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
@@ -68,22 +68,14 @@ export interface RecipientPlace {
  * The overlays' data is one zone for the whole area code, with no per-exchange entries;
  * an overlay of an area code that spans two zones gets both.
  */
-export const ZONE_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
+export const ZONE_OVERRIDES: ReadonlyMap<string, readonly string[]> = new Map(Object.entries({
   '+1689': ['America/New_York'], // Orlando, overlay of 407/321 (Eastern); the data says America/Chicago
   '+1448': ['America/New_York', 'America/Chicago'], // overlay of 850, the Florida panhandle; the data says Eastern only
   '+1364': ['America/Chicago', 'America/New_York'], // overlay of 270, western Kentucky; the data says Eastern only
   '+1930': ['America/New_York', 'America/Chicago'], // overlay of 812, southern Indiana (Evansville is Central); the data says Eastern only
   '+1458': ['America/Los_Angeles', 'America/Boise'], // overlay of 541, Oregon with Malheur County (Mountain); the data says Pacific only
   '+1907581': ['America/Anchorage'], // Unalaska, on Alaska time (east of 169.5° W); the data says Pacific/Honolulu
-};
-
-function zoneOverride(e164: string): readonly string[] | undefined {
-  for (let n = e164.length; n > 1; n--) {
-    const zones = ZONE_OVERRIDES[e164.slice(0, n)];
-    if (zones) return zones;
-  }
-  return undefined;
-}
+}));
 
 // IANAZone.isValidZone builds an Intl.DateTimeFormat (some 50 µs): remember the answers (zone names are few).
 const zoneValidity = new Map<string, boolean>();
@@ -120,7 +112,7 @@ async function lookUpNumber(e164: string): Promise<NumberPlace> {
   const parsed = parsePhoneNumberFromString(e164);
   if (!parsed) return { zones: [], state: null };
   const [zones, place] = await Promise.all([numberTimezones(parsed), parsed.country === 'US' ? numberGeocode(parsed) : Promise.resolve(null)]);
-  const fixed = zoneOverride(e164);
+  const fixed = longestPrefix(ZONE_OVERRIDES, e164);
   return { zones: (fixed ? [...fixed] : zones ?? []).filter(isZone), state: stateFromGeocode(place) };
 }
 

@@ -21,7 +21,8 @@ describe('the geo cache key', () => {
   });
 
   it('is no shorter than any zone override', () => {
-    for (const prefix of Object.keys(ZONE_OVERRIDES)) expect(geoKey(`${prefix}5555555555`.slice(0, 12)).startsWith(prefix), prefix).toBe(true);
+    expect(ZONE_OVERRIDES.size).toBeGreaterThan(0);
+    for (const prefix of ZONE_OVERRIDES.keys()) expect(geoKey(`${prefix}5555555555`.slice(0, 12)).startsWith(prefix), prefix).toBe(true);
   });
 
   it('gives two numbers of one area code their own zones, whichever is looked up first', async () => {
