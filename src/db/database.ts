@@ -14,6 +14,7 @@ import { AppError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { servePglite } from './pgliteServer.ts';
+import { rerunTransient } from './transient.ts';
 
 // int8 (bigint ids and counts) as JS numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -26,10 +27,20 @@ export interface Database {
   readonly engine: 'postgres' | 'pglite';
   readonly pool: pg.Pool;
   /** Runs `fn` in a transaction on one client; commits, or rolls back and rethrows. */
-  tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  tx<T>(fn: (client: pg.PoolClient) => Promise<T>, opts?: TxOptions): Promise<T>;
   close(): Promise<void>;
   /** Embedded engine only: a tarball of the data directory (for backups and test templates). */
   dumpDataDir?(): Promise<Blob>;
+}
+
+export interface TxOptions {
+  /**
+   * `fn` only changes the database and is idempotent (run twice, it changes nothing the
+   * second time: a webhook deduplicated by its provider id): a transient failure (a deadlock,
+   * a serialization failure, a connection lost, even during COMMIT) runs it again (see
+   * ./transient.ts). For work nobody will send again: Twilio never retries a webhook.
+   */
+  rerunnable?: boolean;
 }
 
 /** A pool whose lost connections are logged, never fatal; listeners are on before any client connects. */
@@ -45,23 +56,26 @@ function newPool(config: pg.PoolConfig, log: Logger): pg.Pool {
 }
 
 /** `begin` opens a transaction (with its own settings: see IDLE_IN_TRANSACTION_MS). */
-function wrap(engine: Database['engine'], pool: pg.Pool, onClose: () => Promise<void>, begin = 'BEGIN'): Database {
+function wrap(engine: Database['engine'], pool: pg.Pool, log: Logger, onClose: () => Promise<void>, begin = 'BEGIN'): Database {
   return {
     engine,
     pool,
-    async tx(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query(begin);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
+    async tx(fn, opts) {
+      const once = async () => {
+        const client = await pool.connect();
+        try {
+          await client.query(begin);
+          const result = await fn(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        } finally {
+          client.release();
+        }
+      };
+      return opts?.rerunnable ? rerunTransient(once, log) : once();
     },
     async close() {
       await pool.end();
@@ -94,7 +108,7 @@ export async function openPostgres(url: string, log: Logger = silentLogger, max 
       { cause: e },
     );
   }
-  return wrap('postgres', pool, async () => undefined, `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.round(idleInTransactionMs)}`);
+  return wrap('postgres', pool, log, async () => undefined, `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.round(idleInTransactionMs)}`);
 }
 
 /**
@@ -120,7 +134,7 @@ export async function openPglite(
   }
   const server = await servePglite(db);
   const pool = newPool({ host: server.host, port: server.port, user: 'postgres', database: 'postgres', max: 1 }, log);
-  const database = wrap('pglite', pool, async () => {
+  const database = wrap('pglite', pool, log, async () => {
     await server.close();
     await db.close();
   });

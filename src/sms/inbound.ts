@@ -2,7 +2,8 @@
  * Inbound SMS, from the Twilio webhook or the console's reply box. Opt-outs come first:
  * STOP records the opt-out and cancels every pending message to that number in every
  * campaign in one transaction, before anything is posted anywhere. Each inbound SMS is
- * handled once per provider id, so a retried webhook changes nothing.
+ * handled once per provider id, so a retried webhook changes nothing; that transaction is
+ * run again after a passing failure (Twilio never sends a webhook twice by itself).
  */
 import { attributeReply } from '../analytics/attribution.ts';
 import type { ChatMessage } from '../bot/chatSurface.ts';
@@ -111,7 +112,8 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
     });
     if (target) await enqueueProgress(c, [target.batch_id === null ? null : Number(target.batch_id)], now);
     return { ...base, duplicate: false, cancelled };
-  });
+    // Run again after a deadlock or a lost connection: a STOP must not be lost, and a second run of one that did commit is a duplicate.
+  }, { rerunnable: true });
   // Without Twilio there is no TwiML answer: the outbox "sends" the HELP text instead.
   if (result.reply && !result.duplicate && !ctx.config.twilio) {
     await new OutboxSmsProvider(ctx.db.pool, ctx.clock).send({ to: sms.from, body: result.reply });

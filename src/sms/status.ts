@@ -39,9 +39,9 @@ export async function handleStatusCallback(ctx: AppContext, u: StatusUpdate): Pr
     if (!ins.rowCount) return { duplicate: true, changed: false, campaignId: null };
     const applied = await applyDeliveryStatus(c, ctx, u.providerMessageId, u.status, u.errorCode);
     return { duplicate: false, changed: applied !== null, campaignId: applied };
-  });
+  }, { rerunnable: true }); // once per (provider id, status): a second run is a duplicate
   if (r.changed && r.campaignId !== null && ['failed', 'undelivered'].includes(u.status)) {
-    await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.campaignId!));
+    await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.campaignId!), { rerunnable: true });
   }
   return { duplicate: r.duplicate, changed: r.changed };
 }
