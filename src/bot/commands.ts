@@ -18,6 +18,7 @@ import { campaignReport, formatReport } from '../analytics/report.ts';
 import { generateBatch } from '../generator/index.ts';
 import { cancelCampaign, changeCampaignSettings, pauseCampaign, resumeCampaign, sendTestMessage } from '../scheduler/controls.ts';
 import { formatPreview, previewCampaign } from '../scheduler/preview.ts';
+import { recordOptOutByHand } from '../sms/manualOptOut.ts';
 import { ringOutbox } from './notify.ts';
 
 export interface CommandReply {
@@ -39,9 +40,10 @@ export const CAMPAIGN_HELP = [
   '• `test NAME PHONE` – send one message to a test number',
   '• `settings NAME [key=value ...]` – show or change hours, caps, pacing (e.g. hours=10:00-18:00 per_hour=60)',
   '• `report [NAME]` – delivery, replies and opt-outs',
+  '• `optout PHONE` or `optout reply:ID` – record an opt-out a customer asked for in their own words (cancels what is pending to them)',
 ].join('\n');
 
-const MUTATING = new Set(['pause', 'resume', 'cancel', 'generate', 'test', 'settings']);
+const MUTATING = new Set(['pause', 'resume', 'cancel', 'generate', 'test', 'settings', 'optout']);
 
 const ephemeral = (text: string): CommandReply => ({ text, visibility: 'ephemeral' });
 const toChannel = (text: string): CommandReply => ({ text, visibility: 'channel' });
@@ -99,6 +101,12 @@ export async function runCampaignCommand(ctx: AppContext, actor: Actor, input: {
       case 'report': {
         const c = await resolveCampaign(ctx, actor, input.channel, words);
         return ephemeral(formatReport(await campaignReport(ctx.db.pool, c.id, { now: ctx.clock.now() })));
+      }
+      case 'optout': {
+        // Campaign-independent: one number, every campaign. Quoted or spaced numbers come back whole.
+        const target = words.join(' ').trim();
+        if (!target) return ephemeral('Usage: `/campaign optout PHONE` or `/campaign optout reply:ID` (the command shown under a reply that reads like an opt-out).');
+        return ephemeral((await recordOptOutByHand(ctx, actor, target)).message);
       }
       default:
         return ephemeral(`I don't know \`${sub}\`.\n${CAMPAIGN_HELP}`);

@@ -48,7 +48,8 @@ interface Attribution {
   brand: string | null;
 }
 
-async function latestMessageTo(q: Queryable, phone: string): Promise<Attribution | undefined> {
+/** The latest message to a number (sent first): its thread hears of the number's replies and opt-outs. */
+export async function latestMessageTo(q: Queryable, phone: string): Promise<Attribution | undefined> {
   const { rows } = await q.query<Attribution>(
     `SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, cu.name AS customer_name, c.brief->>'brand' AS brand
      FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id LEFT JOIN customers cu ON cu.id = m.customer_id
@@ -99,7 +100,7 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
       message = {
         title: likelyOptOut ? 'Reply: looks like an opt-out request' : 'Reply',
         text: `${who} replied: "${sms.body}"${
-          likelyOptOut ? '\nThis reads like a request to stop texting them: record the opt-out if so.' : ''
+          likelyOptOut ? `\nThis reads like a request to stop texting them: if so, record the opt-out with /campaign optout reply:${inboundId}` : ''
         }`,
         tone: likelyOptOut ? 'warning' : 'info',
       };

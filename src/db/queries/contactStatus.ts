@@ -12,12 +12,12 @@ export async function optedOutPhones(q: Queryable, phones: string[]): Promise<Se
 }
 
 /**
- * Records a number's opt-out state (an SMS keyword or the carrier's word). The last word
+ * Records a number's opt-out state (an SMS keyword, the carrier's word, or a person's). The last word
  * wins: a STOP after a START opts out again, and the reverse.
  */
 export async function setContactStatus(
   q: Queryable,
-  r: { phone: string; status: 'opted_out' | 'subscribed'; keyword: string; source: 'sms' | 'provider'; at: Date },
+  r: { phone: string; status: 'opted_out' | 'subscribed'; keyword: string; source: 'sms' | 'provider' | 'manual'; at: Date },
 ): Promise<void> {
   await q.query(
     `INSERT INTO contact_status (phone, status, keyword, source, updated_at) VALUES ($1, $2, $3, $4, $5)

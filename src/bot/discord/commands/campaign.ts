@@ -68,6 +68,12 @@ const data = new SlashCommandBuilder()
       .addStringOption((o) => o.setName('changes').setDescription('key=value pairs, e.g. hours=10:00-18:00 per_hour=60').setMaxLength(1000)),
   )
   .addSubcommand((s) => s.setName('report').setDescription('Delivery, replies and opt-outs').addStringOption(campaignOption(false)))
+  .addSubcommand((s) =>
+    s
+      .setName('optout')
+      .setDescription('Record an opt-out a customer asked for in their own words')
+      .addStringOption((o) => o.setName('who').setDescription('Their phone number, or reply:ID as shown under their reply').setRequired(true).setMaxLength(32)),
+  )
   .toJSON();
 
 /** A word for the router's tokenizer: quoted when it holds spaces (campaign names may). */
@@ -90,6 +96,9 @@ export function commandText(options: CommandOption[]): string {
       break;
     case 'test':
       parts.push(word(String(opt.get('phone') ?? '')));
+      break;
+    case 'optout':
+      parts.push(word(String(opt.get('who') ?? '')));
       break;
     case 'settings':
       if (typeof opt.get('changes') === 'string') parts.push(String(opt.get('changes')).trim());
