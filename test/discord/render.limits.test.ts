@@ -15,6 +15,8 @@ import {
   parseButtonId,
   parseConfirmButtonId,
   parseEditModalId,
+  parseReviewApproveId,
+  reviewApproveId,
 } from '../../src/bot/discord/render.ts';
 
 function card(id: number, over: Partial<CardModel> = {}): CardModel {
@@ -89,9 +91,10 @@ describe('Discord rendering respects Discord limits', () => {
     expect(parseBulkConfirmId(bulkConfirmId('approve_all', 7, '1763920800123456'))).toEqual({ action: 'approve_all', batchId: 7, editsThrough: '1763920800123456' });
     expect(parseEditModalId(editModalId(42, 5))).toEqual({ messageId: 42, version: 5 });
     expect(parseEditModalId('edit_modal:42')).toEqual({ messageId: 42, version: null });
+    expect(parseReviewApproveId(reviewApproveId(42, 5))).toEqual({ messageId: 42, version: 5 });
     // The longest ids fit Discord's 100 characters.
     const big = Number.MAX_SAFE_INTEGER;
-    for (const id of [buttonId({ action: 'reject', messageId: big, version: 2_147_483_647 }), bulkConfirmId('approve_all', big, '9'.repeat(20)), editModalId(big, 2_147_483_647)]) {
+    for (const id of [buttonId({ action: 'reject', messageId: big, version: 2_147_483_647 }), bulkConfirmId('approve_all', big, '9'.repeat(20)), editModalId(big, 2_147_483_647), reviewApproveId(big, 2_147_483_647)]) {
       expect(id.length).toBeLessThanOrEqual(LIMITS.customId);
     }
     expect(parseButtonId('delete:9')).toBeUndefined();

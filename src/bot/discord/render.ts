@@ -1,9 +1,10 @@
 /**
  * CardModel / BatchHeaderModel / ChatMessage -> Discord message bodies (embeds + buttons).
  * Pure: no I/O. Buttons carry routing ids (`approve:<messageId>:<version>`,
- * `approve_all:<batchId>:<editsThrough>`) so a click is understood after a restart without
- * any in-memory state, and says which text it was on (a decision on an out-of-date card is
- * refused: see approvals.ts).
+ * `approve_all:<batchId>:<editsThrough>`, the confirmations `confirm:...` and
+ * `review_approve:...`) so a click is understood after a restart without any in-memory
+ * state, and says which text it was on (a decision on an out-of-date card is refused: see
+ * approvals.ts).
  *
  * Discord's limits shape the layout: at most 10 embeds, 5 action rows of 5 buttons and
  * 6000 embed characters per message. A card is one embed plus one row (Approve / Edit /
@@ -96,6 +97,19 @@ export function bulkConfirmId(action: BatchAction, batchId: number, editsThrough
 export function parseBulkConfirmId(customId: string): { action: BatchAction; batchId: number; editsThrough: string | null } | undefined {
   const m = /^confirm:(approve_all|reject_all):(\d{1,15})(?::(\d{1,20}))?$/.exec(customId);
   return m ? { action: m[1] as BatchAction, batchId: Number(m[2]), editsThrough: m[3] ?? null } : undefined;
+}
+
+/**
+ * The button that confirms approving a message back in review: `review_approve:<id>:<version>`,
+ * the version of the card the question was asked from (Slack asks the same in a dialog).
+ */
+export function reviewApproveId(messageId: number, version: number): string {
+  return `review_approve:${messageId}:${version}`;
+}
+
+export function parseReviewApproveId(customId: string): { messageId: number; version: number } | undefined {
+  const m = /^review_approve:(\d{1,15}):(\d{1,9})$/.exec(customId);
+  return m ? { messageId: Number(m[1]), version: Number(m[2]) } : undefined;
 }
 
 /** A confirmation button runs this `/campaign` text: `run:<command>` (none when it would pass 100 characters). */
