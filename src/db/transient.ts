@@ -6,7 +6,7 @@
 import { coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
-/** Runs after the first failure: 3 more tries within about 1.5 s (Twilio waits 15 s for an answer). */
+/** After the first failure, 3 more tries with 1.35 s of waits in all (Twilio waits 15 s for an answer). */
 export const TRANSIENT_RETRIES = 3;
 const BACKOFF_MS = [50, 300, 1000];
 

@@ -65,7 +65,7 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
   const kind = classifyInbound(sms.body);
   const likelyOptOut = kind === 'reply' && looksLikeOptOut(sms.body);
   const now = ctx.clock.now();
-  const result = await ctx.db.tx(async (c): Promise<InboundResult> => {
+  return ctx.db.tx(async (c): Promise<InboundResult> => {
     // The thread to tell is that of the latest message to the number; the reply counts for a
     // message (analytics) only within the attribution window.
     const target = await latestMessageTo(c, sms.from);
@@ -112,14 +112,12 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
       message,
     });
     if (target) await enqueueProgress(c, [target.batch_id === null ? null : Number(target.batch_id)], now);
+    // Without Twilio there is no TwiML answer: the outbox "sends" the HELP text, in this
+    // transaction (a rerun after a lost COMMIT answer finds it sent, not a duplicate to skip).
+    if (kind === 'help' && !ctx.config.twilio) await new OutboxSmsProvider(c, ctx.clock).send({ to: sms.from, body: help });
     return { ...base, duplicate: false, cancelled };
     // Run again after a deadlock or a lost connection: a STOP must not be lost, and a second run of one that did commit is a duplicate.
   }, { rerunnable: true });
-  // Without Twilio there is no TwiML answer: the outbox "sends" the HELP text instead.
-  if (result.reply && !result.duplicate && !ctx.config.twilio) {
-    await new OutboxSmsProvider(ctx.db.pool, ctx.clock).send({ to: sms.from, body: result.reply });
-  }
-  return result;
 }
 
 /**

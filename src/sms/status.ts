@@ -36,14 +36,25 @@ export async function handleStatusCallback(ctx: AppContext, u: StatusUpdate): Pr
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider_message_id, status) DO NOTHING RETURNING id`,
       [u.providerMessageId, u.status, u.errorCode ?? null, JSON.stringify(u.payload ?? {}), ctx.clock.now()],
     );
-    if (!ins.rowCount) return { duplicate: true, changed: false, campaignId: null };
-    const applied = await applyDeliveryStatus(c, ctx, u.providerMessageId, u.status, u.errorCode);
-    return { duplicate: false, changed: applied !== null, campaignId: applied };
+    const applied = ins.rowCount ? await applyDeliveryStatus(c, ctx, u.providerMessageId, u.status, u.errorCode) : null;
+    // A failure is checked against the error budget even when this delivery is a duplicate:
+    // the first one may have committed and lost its answer (then this is its rerun).
+    const failedIn = FAILED.includes(u.status) ? await failedMessageCampaign(c, u.providerMessageId) : null;
+    return { duplicate: !ins.rowCount, changed: applied !== null, failedIn };
   }, { rerunnable: true }); // once per (provider id, status): a second run is a duplicate
-  if (r.changed && r.campaignId !== null && ['failed', 'undelivered'].includes(u.status)) {
-    await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.campaignId!), { rerunnable: true });
-  }
+  if (r.failedIn !== null) await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.failedIn!), { rerunnable: true });
   return { duplicate: r.duplicate, changed: r.changed };
+}
+
+const FAILED = ['failed', 'undelivered'];
+
+/** The campaign of the message that owns `providerMessageId`, when that message failed. */
+async function failedMessageCampaign(q: Queryable, providerMessageId: string): Promise<number | null> {
+  const { rows } = await q.query<{ campaign_id: number }>(
+    `SELECT campaign_id FROM campaign_messages WHERE provider_message_id = $1 AND status = ANY($2::text[])`,
+    [providerMessageId, FAILED],
+  );
+  return rows[0] ? Number(rows[0].campaign_id) : null;
 }
 
 /**

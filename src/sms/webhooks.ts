@@ -2,7 +2,8 @@
  * Twilio's webhooks on the one express app: POST /twilio/inbound (incoming SMS, answered
  * with TwiML) and POST /twilio/status (delivery callbacks). Each request must carry a valid
  * X-Twilio-Signature for PUBLIC_URL + path; a forged one gets 403 and writes nothing.
- * Both are idempotent by MessageSid, since Twilio retries.
+ * Both are idempotent by MessageSid: a transaction that failed for a passing reason runs
+ * again (Twilio itself never sends a webhook twice), and a replay from Twilio's console changes nothing.
  */
 import express from 'express';
 import twilio from 'twilio';
