@@ -43,6 +43,12 @@ function card(id: number, over: Partial<CardModel> = {}): CardModel {
 type Row = { components: { custom_id: string; label: string }[] };
 
 describe('Discord rendering respects Discord limits', () => {
+  it('a card shows an SMS body with a masked link, a heading or a list as typed, so the approver sees where a link points', () => {
+    const body = 'Your refund: [tap here](https://evil.example/login)\n# URGENT\n- reply now';
+    const embed = cardsMessage([card(1, { body })]).body.embeds![0]!;
+    expect(embed.description).toBe('Your refund: \\[tap here](https://evil.example/login)\n\\# URGENT\n\\- reply now');
+  });
+
   it('packs at most 5 cards per message, one button row of 3 buttons per card', () => {
     const cards = Array.from({ length: 12 }, (_, i) => card(i + 1));
     const packs = packCards(cards);

@@ -8,7 +8,7 @@
  * by Dana") go only to the person who clicked. A click on an out-of-date card (its id
  * carries the version it showed) is refused and the card is replaced by the current one.
  */
-import { ButtonStyle, ComponentType, escapeMarkdown } from 'discord.js';
+import { ButtonStyle, ComponentType } from 'discord.js';
 import { approveAll, approveMessage, rejectAll, rejectMessage, type ActionOutcome } from '../approvals.ts';
 import type { Actor } from '../actor.ts';
 import { cardFromRow } from '../cards.ts';
@@ -25,6 +25,7 @@ import {
   parseButtonId,
   parseConfirmButtonId,
   parseReviewApproveId,
+  plain,
   reviewApproveId,
 } from './render.ts';
 import { ephemeral, refusal, refusalText } from './replies.ts';
@@ -97,7 +98,7 @@ async function askBeforeReviewApproval(deps: DiscordDeps, actor: Actor, messageI
   return {
     message: {
       // Escaped: the reason quotes stored text (the provider's error, say).
-      content: `Approve again? ${escapeMarkdown(reason)} Approving schedules it to be sent.`,
+      content: `Approve again? ${plain(reason)} Approving schedules it to be sent.`,
       ephemeral: true,
       components: [
         {

@@ -24,6 +24,15 @@ import type { LintFinding } from '../../domain/lintFinding.ts';
 import type { MessageStatus } from '../../domain/messageStatus.ts';
 import { MESSAGE_STATUSES } from '../../domain/messageStatus.ts';
 
+/**
+ * Stored text (customers' names and replies, SMS bodies, reasons) as Discord shows it: every
+ * markdown construct escaped, masked links, headings and lists included (discord.js leaves
+ * those out by default), so "[Refund](https://evil.example)" cannot hide a link.
+ */
+export function plain(text: string): string {
+  return escapeMarkdown(text, { maskedLink: true, heading: true, bulletedList: true, numberedList: true });
+}
+
 export const LIMITS = {
   embedsPerMessage: 10,
   rowsPerMessage: 5,
@@ -193,14 +202,14 @@ function field(name: string, value: string, inline = false): NonNullable<APIEmbe
 
 /** One card as an embed. `slot` (1-based) ties the embed to its button row in a packed message. */
 export function cardEmbed(card: CardModel, slot: number): APIEmbed {
-  const fields = card.context.slice(0, LIMITS.fields - 5).map((c) => field(c.label, escapeMarkdown(c.value), true));
+  const fields = card.context.slice(0, LIMITS.fields - 5).map((c) => field(c.label, plain(c.value), true));
   fields.push(field('SMS', `${card.segments} segment${card.segments === 1 ? '' : 's'} · ${card.encoding} · ${formatUsd(card.estimatedCostUsd)}`, true));
-  if (card.rationale) fields.push(field('Why', escapeMarkdown(card.rationale)));
+  if (card.rationale) fields.push(field('Why', plain(card.rationale)));
   if (card.lint.length) fields.push(field('Lint', card.lint.map(lintLine).join('\n')));
-  fields.push(field('Status', escapeMarkdown(card.statusLine ?? statusLabel(card.status))));
+  fields.push(field('Status', plain(card.statusLine ?? statusLabel(card.status))));
   return {
-    title: clip(`#${slot} · ${escapeMarkdown(card.customerName)} · ${escapeMarkdown(card.maskedPhone)}`, LIMITS.title),
-    description: clip(escapeMarkdown(card.body), LIMITS.description),
+    title: clip(`#${slot} · ${plain(card.customerName)} · ${plain(card.maskedPhone)}`, LIMITS.title),
+    description: clip(plain(card.body), LIMITS.description),
     color: STATUS_COLOR[card.status],
     fields,
     footer: { text: clip(`${card.campaignName} · message ${card.messageId} · v${card.version}`, LIMITS.footer) },
@@ -280,7 +289,7 @@ export function batchHeaderMessage(h: BatchHeaderModel): DiscordMessage {
     body: {
       embeds: [
         {
-          title: clip(`Batch ${h.batchId} · ${escapeMarkdown(h.campaignName)}`, LIMITS.title),
+          title: clip(`Batch ${h.batchId} · ${plain(h.campaignName)}`, LIMITS.title),
           description: clip(
             `${h.suggestionCount} suggested SMS for segment \`${h.segmentSpec}\` (generator: ${h.generator}). Review each card in the thread below.`,
             LIMITS.description,
@@ -319,14 +328,18 @@ export function threadName(h: BatchHeaderModel): string {
   return clip(`${h.campaignName} · batch ${h.batchId}`, 100);
 }
 
-/** A plain post (progress, reply, opt-out, alert, summary), with its PNG attached when it has one. */
+/**
+ * A plain post (progress, reply, opt-out, alert, summary), with its PNG attached when it has
+ * one. Its text is plain text that carries customers' names and replies: escaped, so a name
+ * written as a masked link or bold renders as typed (cards escape the same fields).
+ */
 export function chatMessage(m: ChatMessage): DiscordMessage {
   const embed: APIEmbed = {
-    description: clip(m.text || ' ', LIMITS.description),
+    description: clip(plain(m.text) || ' ', LIMITS.description),
     color: TONE_COLOR[m.tone ?? 'info'],
   };
-  if (m.title) embed.title = clip(m.title, LIMITS.title);
-  if (m.fields?.length) embed.fields = m.fields.slice(0, LIMITS.fields).map((f) => field(f.label, f.value, true));
+  if (m.title) embed.title = clip(plain(m.title), LIMITS.title);
+  if (m.fields?.length) embed.fields = m.fields.slice(0, LIMITS.fields).map((f) => field(plain(f.label), plain(f.value), true));
   const out: DiscordMessage = { body: { embeds: [embed], allowed_mentions: { parse: [] } } };
   if (m.image) {
     const name = m.image.filename.replace(/[^\w.-]/g, '_');

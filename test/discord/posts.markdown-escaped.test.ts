@@ -1,0 +1,47 @@
+/**
+ * Thread posts carry customers' names and replies (an opt-out recorded by hand names the
+ * customer, from the imported CSV). On Discord they are embeds, which render markdown: a name
+ * written as a masked link would show the managers a phishing link with its address hidden,
+ * in bold. Posts and cards show such text as typed, masked links included (discord.js's
+ * escapeMarkdown leaves those out by default).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/bot/actor.ts';
+import type { ChatMessage } from '../../src/bot/chatSurface.ts';
+import { runCampaignCommand } from '../../src/bot/commands.ts';
+import { chatMessage } from '../../src/bot/discord/render.ts';
+import type { Database } from '../../src/db/database.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { testContext } from '../scheduler/support.ts';
+
+const dana: Actor = { id: '111', name: 'Dana', surface: 'discord', isApprover: true };
+const HOSTILE_NAME = '[Refund pending, log in](https://evil.example/login) **URGENT**';
+
+describe.each(engines)('the thread post of an opt-out recorded by hand, on Discord, on %s', (engine) => {
+  let db: Database;
+  let ctx: ReturnType<typeof testContext>;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    ctx = testContext(db, { RECIPIENT_QUIET_HOURS: 'off' });
+  });
+  afterAll(() => db?.close());
+
+  it("shows the customer's name as text, not as Discord markdown", async () => {
+    const c = await insertCustomer(db.pool, { name: HOSTILE_NAME });
+    const campaignId = await insertCampaign(db.pool, { name: `md-${engine}`, chatSurface: 'discord', chatChannel: '999' });
+    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
+    await insertMessage(db.pool, { campaignId, batchId: Number(rows[0].id), status: 'sent', phone: c.phone, customerId: c.id });
+
+    expect((await runCampaignCommand(ctx, dana, { text: `optout ${c.phone}`, channel: '999' })).text).toMatch(/is opted out/);
+    const post = await db.pool.query<{ surface: string; message: ChatMessage }>(
+      `SELECT surface, payload->'message' AS message FROM chat_outbox WHERE kind = 'thread' AND dedupe_key LIKE 'optout:manual:%'`,
+    );
+    expect(post.rows).toHaveLength(1);
+    expect(post.rows[0]!.surface).toBe('discord');
+    const description = chatMessage(post.rows[0]!.message).body.embeds![0]!.description!;
+    // The name must be shown literally: escaped as the cards escape it.
+    expect(description).not.toMatch(/(?<!\\)\[Refund pending, log in\]\(https:/);
+    expect(description).toContain('\\[Refund pending, log in](https://evil.example/login) \\*\\*URGENT\\*\\*');
+  });
+});
