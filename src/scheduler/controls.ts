@@ -17,6 +17,7 @@ import { AppError } from '../errors.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
 import { createSmsProvider } from '../sms/index.ts';
 import { SmsSendError } from '../sms/provider.ts';
+import { TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
@@ -137,7 +138,7 @@ export async function sendTestMessage(
   let error: string | null = null;
   try {
     for (const [i, body] of splitBubbles(prepared.body).entries()) {
-      ids.push((await sms.send({ to: phone.e164, body: `[TEST] ${body}`, bubble: i })).providerMessageId);
+      ids.push((await sms.send({ to: phone.e164, body: TEST_SEND_PREFIX + body, bubble: i })).providerMessageId);
     }
   } catch (e) {
     error = e instanceof SmsSendError ? `${e.message}${e.providerCode ? ` (${e.providerCode})` : ''}` : String(e);

@@ -32,6 +32,7 @@ import { maskPhone } from '../domain/phone.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
 import { cancelPendingTo } from '../sms/inbound.ts';
 import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
+import { foldForMatch, sameSmsText, TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries } from './plan.ts';
@@ -609,9 +610,11 @@ export class Dispatcher {
 
   /**
    * Settles what an earlier attempt left open: `sending` past its lease becomes `unknown`;
-   * each `unknown` is looked up at the provider (by recipient and date, matched by body):
-   * found -> `sent`; absent -> `approved` again (sent at the next tick) or, after
-   * maxAttempts, `needs_review` (`cancelled` if its campaign was cancelled meanwhile).
+   * each `unknown` is looked up at the provider (by recipient and date, matched by body as
+   * the provider may have changed it: see providerText.ts): found -> `sent`; absent ->
+   * `approved` again (sent at the next tick) or, after maxAttempts, `needs_review`
+   * (`cancelled` if its campaign was cancelled meanwhile). Absent while SMS to the number
+   * that nothing accounts for are there, or found and claimed by a rival -> `needs_review`.
    * Provider errors leave it `unknown` for the next round.
    */
   async reconcileOnce(): Promise<{ expired: number; found: number; absent: number; review: number; cancelled: number }> {
@@ -638,23 +641,30 @@ export class Dispatcher {
         continue;
       }
       const { known, open } = await reconcilingTo(this.ctx.db.pool, m.phone, Number(m.id));
-      const free = listed.filter((l) => !known.has(l.providerMessageId));
+      // Answers to an inbound SMS (TwiML) are never a campaign message's.
+      const free = listed.filter((l) => !known.has(l.providerMessageId) && l.direction !== 'outbound-reply');
       const ids: string[] = [];
       let firstStatus = '';
       const matched = new Set<string>();
       for (const bubble of splitBubbles(m.body)) {
-        const hit = free.find((l) => l.body.trim() === bubble && !ids.includes(l.providerMessageId));
+        const hit = free.find((l) => sameSmsText(l.body, bubble) && !ids.includes(l.providerMessageId));
         if (hit) {
           if (ids.length === 0) firstStatus = hit.status;
           ids.push(hit.providerMessageId);
-          matched.add(bubble);
+          matched.add(foldForMatch(bubble));
         }
       }
       // Another open message to the number with the same text may own what was found: guessing
       // could record as sent one that never went, and send the other again. One still being
       // sent is waited for (its record will claim its SMS); the unresolved ones all go to a
       // person together (one left alone would take the SMS in the next step, owner or not).
-      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => matched.has(b)));
+      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => matched.has(foldForMatch(b))));
+      // Not found by its text, yet the provider shows SMS to the number that nothing here
+      // accounts for (no test send, no open message's text): the provider may have changed or
+      // dropped the text it keeps (content retention). Sending again could double it.
+      const unexplained = ids.length
+        ? []
+        : free.filter((l) => !l.body.startsWith(TEST_SEND_PREFIX) && !open.some((r) => splitBubbles(r.body).some((b) => sameSmsText(l.body, b))));
       if (rivals.some((r) => r.status === 'sending')) {
         this.ctx.log.info('reconciliation waits: a message to the same number with the same text is being sent', { messageId: m.id });
         continue;
@@ -688,6 +698,12 @@ export class Dispatcher {
               if (d.ok) r = d;
             }
           }
+        } else if (unexplained.length) {
+          r = await transitionMessage(c, {
+            id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
+            action: 'reconciled_unexplained', set: { last_error: unexplainedReason(unexplained.length) },
+          });
+          if (r.ok) out.review++;
         } else if ((await cancelledCampaigns(c, [Number(m.campaign_id)])).size) {
           // Confirmed absent in a campaign cancelled since: its cancel only reached the pending messages.
           r = await transitionMessage(c, {
@@ -726,6 +742,11 @@ export class Dispatcher {
 function ambiguousReason(others: number[]): string {
   const them = others.length === 1 ? `message ${others[0]}` : `messages ${others.join(', ')}`;
   return `the provider shows an SMS with this text to this number, but ${them} to the same number with the same text ${others.length === 1 ? 'was' : 'were'} also unresolved, and only one SMS is there for them: check the provider's log before approving any of them again`;
+}
+
+/** A reconciled message not found by its text while other SMS to its number are unaccounted for. */
+function unexplainedReason(n: number): string {
+  return `no SMS with its text at the provider, but ${n === 1 ? 'an SMS' : `${n} SMS`} to this number since this attempt that no message here accounts for: the provider may have changed or dropped the text it keeps. Check the provider's log; approve again only if it did not go`;
 }
 
 /** Why claims go back on the timeline (see putBack): the audit action and the counter. */

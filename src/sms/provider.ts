@@ -45,6 +45,8 @@ export interface ProviderMessage {
   body: string;
   status: string;
   dateCreated: Date;
+  /** Twilio's word: 'outbound-api' (sent through the API), 'outbound-reply' (an answer to an inbound SMS: never a campaign message). */
+  direction?: string;
 }
 
 export interface SmsProvider {

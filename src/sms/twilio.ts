@@ -59,6 +59,7 @@ export class TwilioSmsProvider implements SmsProvider {
         body: m.body,
         status: m.status,
         dateCreated: m.dateCreated ?? m.dateSent,
+        direction: m.direction,
       }));
   }
 }

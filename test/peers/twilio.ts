@@ -5,7 +5,10 @@
  *   GET  /2010-04-01/Accounts/{Sid}/Messages.json?To=...&DateSent>=...
  * Faults are scriptable per call or per recipient: 500, 429, hang (accepted, never
  * answered), drop (accepted, connection destroyed), 21610 (opted out), 21211 (invalid To).
- * Every request is recorded; `messages` is what Twilio would have accepted.
+ * Every request is recorded; `messages` is what Twilio would have accepted. `keptText`
+ * stores texts as a Messaging Service may keep them: Smart Encoding (curly quotes and long
+ * dashes sent plain) or content retention "discard" (no text kept); `answer` adds a TwiML
+ * answer to an inbound SMS (direction outbound-reply).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +24,12 @@ export interface PeerMessage {
   body: string;
   statusCallback: string | null;
   dateCreated: Date;
+  direction: 'outbound-api' | 'outbound-reply';
+}
+
+/** Twilio's Smart Encoding, for the characters our texts use (its table is longer). */
+function smartEncoded(text: string): string {
+  return text.replace(/[\u2018\u2019]/g, "'").replace(/[\u201C\u201D]/g, '"').replace(/[\u2013\u2014]/g, '-').replace(/\u2026/g, '...').replace(/\u00A0/g, ' ');
 }
 
 export interface RecordedRequest {
@@ -39,6 +48,8 @@ export class TwilioPeer {
   private readonly hanging = new Set<ServerResponse>();
   private server!: Server;
   url = '';
+  /** How the text of each accepted message is kept (and listed). */
+  keptText: 'as_sent' | 'smart_encoded' | 'discarded' = 'as_sent';
 
   constructor(
     readonly accountSid: string,
@@ -49,6 +60,11 @@ export class TwilioPeer {
   /** The next create call(s) fail like this, in order. */
   failNext(...faults: TwilioFault[]): void {
     this.queued.push(...faults);
+  }
+
+  /** A TwiML answer to an inbound SMS from `to` (what a HELP gets), as Twilio lists it. */
+  answer(to: string, body: string): void {
+    this.messages.push({ sid: `SM${randomBytes(16).toString('hex')}`, to, from: null, messagingServiceSid: null, body, statusCallback: null, dateCreated: this.now(), direction: 'outbound-reply' });
   }
 
   /** Every create call to `to` fails like this (until cleared with null). */
@@ -113,9 +129,10 @@ export class TwilioPeer {
       to: p.To,
       from: p.From ?? null,
       messagingServiceSid: p.MessagingServiceSid ?? null,
-      body: p.Body,
+      body: this.keptText === 'discarded' ? '' : this.keptText === 'smart_encoded' ? smartEncoded(p.Body) : p.Body,
       statusCallback: p.StatusCallback ?? null,
       dateCreated: this.now(),
+      direction: 'outbound-api',
     };
     this.messages.push(msg);
     if (fault === 'hang') {
@@ -161,7 +178,7 @@ export class TwilioPeer {
       body: m.body,
       status: 'queued',
       num_segments: '1',
-      direction: 'outbound-api',
+      direction: m.direction,
       date_created: date,
       date_updated: date,
       date_sent: date,

@@ -1,0 +1,113 @@
+/**
+ * Reconciliation finds a message's SMS by its text in Twilio's list. Twilio may keep that
+ * text changed (Smart Encoding sends curly quotes and long dashes plain) or not at all
+ * (content retention "discard"): a message that went must not look absent and go again.
+ * The real `twilio` client against the local Twilio peer, counted at the provider.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
+import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { foldForMatch, sameSmsText } from '../../src/sms/providerText.ts';
+import { TwilioSmsProvider } from '../../src/sms/twilio.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { TwilioPeer } from '../peers/twilio.ts';
+import { statusOf, testContext } from '../scheduler/support.ts';
+
+const SID = 'AC00000000000000000000000000000002';
+const TOKEN = 'peer-auth-token';
+const CURLY = 'Hi Sam, we\u2019ve missed you \u2014 \u201c10% off\u201d this week\u2026 Reply STOP to opt out';
+
+describe('texts compared as the provider may have changed them', () => {
+  it('smart punctuation, compatibility forms, invisible and repeated spaces fold to the plain text', () => {
+    expect(foldForMatch(CURLY)).toBe('Hi Sam, we\'ve missed you - "10% off" this week... Reply STOP to opt out');
+    expect(sameSmsText('Hi Sam, we\'ve missed you - "10% off" this week... Reply STOP to opt out', CURLY)).toBe(true);
+    expect(sameSmsText('Ｈｉ\u00A0Sam,\u200B  10%\u2011off ', 'Hi Sam, 10%-off')).toBe(true);
+  });
+
+  it('different words, numbers or links stay different', () => {
+    expect(sameSmsText('Hi Sam, 10% off this week', 'Hi Sam, 20% off this week')).toBe(false);
+    expect(sameSmsText('Hi Sam, 10% off', 'Hi Pat, 10% off')).toBe(false);
+    expect(sameSmsText('Book at bella.example/a', 'Book at bella.example/b')).toBe(false);
+    expect(sameSmsText('', 'Hi Sam')).toBe(false);
+  });
+});
+
+describe.each(engines)('reconciling against the texts Twilio keeps, on %s', (engine) => {
+  let db: Database;
+  let ctx: ReturnType<typeof testContext>;
+  let peer: TwilioPeer;
+  let sms: TwilioSmsProvider;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    ctx = testContext(db);
+    peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
+    sms = new TwilioSmsProvider({
+      accountSid: SID, authToken: TOKEN, messagingServiceSid: 'MG0002', apiUrl: peer.url,
+      statusCallbackUrl: 'https://smsops.example.com/twilio/status', timeoutMs: 500,
+    });
+  });
+  beforeEach(() => {
+    peer.keptText = 'as_sent';
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    await db?.close();
+  });
+
+  const dispatcher = () => new Dispatcher(ctx, sms, { settleMs: 30_000, bubbleGapMs: 0 });
+  const sentTo = (phone: string) => peer.messages.filter((m) => m.to === phone && m.direction === 'outbound-api').length;
+
+  /** A message whose sender died after the provider call (`went`) or before it: claimed, outcome never recorded. */
+  async function orphan(opts: { body?: string; went: boolean; phone?: string }) {
+    const campaignId = await insertCampaign(db.pool, { name: `kept-${engine}-${++n}` });
+    const c = opts.phone ? { id: undefined, phone: opts.phone } : await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+    const body = opts.body ?? CURLY;
+    const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone, customerId: c.id, body, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) });
+    await db.pool.query(`UPDATE campaign_messages SET status = 'sending', attempts = 1, last_attempt_at = $2 WHERE id = $1`, [id, ctx.clock.now()]);
+    if (opts.went) await sms.send({ to: c.phone, body, messageId: id });
+    return { id, phone: c.phone };
+  }
+
+  /** Past the lease (sending -> unknown), then past the settle time (looked up), then a dispatch round. */
+  async function reconcileThenDispatch() {
+    ctx.clock.advance(6 * 60_000);
+    await dispatcher().reconcileOnce();
+    ctx.clock.advance(31_000);
+    await dispatcher().reconcileOnce();
+    await dispatcher().sendDue();
+  }
+
+  it('a text Smart Encoding changed is found: recorded sent with its SMS, not sent again', async () => {
+    peer.keptText = 'smart_encoded';
+    const m = await orphan({ went: true });
+    expect(peer.messages.at(-1)!.body).not.toBe(CURLY); // what Twilio lists is not what we sent
+    await reconcileThenDispatch();
+    expect(await statusOf(db, m.id)).toMatchObject({ status: 'sent', provider_message_id: peer.messages.at(-1)!.sid });
+    expect(sentTo(m.phone)).toBe(1);
+  });
+
+  it('a text Twilio did not keep goes to a person, not out again', async () => {
+    peer.keptText = 'discarded';
+    const m = await orphan({ went: true });
+    await reconcileThenDispatch();
+    const s = await statusOf(db, m.id);
+    expect(s.status).toBe('needs_review');
+    expect(s.last_error).toBe(
+      "no SMS with its text at the provider, but an SMS to this number since this attempt that no message here accounts for: the provider may have changed or dropped the text it keeps. Check the provider's log; approve again only if it did not go",
+    );
+    expect(sentTo(m.phone)).toBe(1);
+  });
+
+  it('an answer to the customer\'s HELP, or the SMS of another open message, does not hold back one that never went', async () => {
+    const other = await orphan({ went: true, body: 'Another campaign, another text. Reply STOP to opt out' });
+    peer.answer(other.phone, 'Reply STOP to unsubscribe or START to resubscribe.');
+    const m = await orphan({ went: false, phone: other.phone });
+    await reconcileThenDispatch();
+    // The other message's SMS is its own; this one never went, so it goes now, once.
+    expect((await statusOf(db, other.id)).status).toBe('sent');
+    expect((await statusOf(db, m.id)).status).toBe('sent');
+    expect(peer.messages.filter((x) => x.to === m.phone && x.body === CURLY)).toHaveLength(1);
+  });
+});
