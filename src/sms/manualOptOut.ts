@@ -9,7 +9,7 @@ import type { Actor } from '../bot/actor.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { writeAudit } from '../db/queries/audit.ts';
-import { setContactStatus } from '../db/queries/contactStatus.ts';
+import { optOutUnlessOptedOut } from '../db/queries/contactStatus.ts';
 import { maskPhone, normalizePhone } from '../domain/phone.ts';
 import { AppError } from '../errors.ts';
 import { enqueueProgress, postToThread } from '../scheduler/posts.ts';
@@ -35,17 +35,16 @@ export async function recordOptOutByHand(ctx: AppContext, actor: Actor, target: 
   const now = ctx.clock.now();
   return ctx.db.tx(async (c) => {
     const phone = await optOutTarget(c, ctx, target);
-    const { rows } = await c.query<{ status: string }>('SELECT status FROM contact_status WHERE phone = $1 FOR UPDATE', [phone]);
-    const already = rows[0]?.status === 'opted_out';
     // In the order a STOP takes them (the number's row, then its messages): the two never deadlock.
-    if (!already) await setContactStatus(c, { phone, status: 'opted_out', keyword: 'manual', source: 'manual', at: now });
+    const changed = await optOutUnlessOptedOut(c, phone, now);
+    const already = !changed;
     const cancelled = await cancelPendingTo(c, ctx, phone, 'opted_out', actor.name);
     const masked = maskPhone(phone);
     const pending = cancelled ? ` ${cancelled} pending message${cancelled === 1 ? '' : 's'} to it cancelled.` : '';
     if (already && !cancelled) return { message: `${masked} was already opted out: nothing is sent to it.` };
     await writeAudit(c, {
       actor: actor.name, surface: actor.surface, action: 'opted_out_by_hand', entityType: 'contact', entityId: phone,
-      before: { status: rows[0]?.status ?? null }, after: { status: 'opted_out', cancelled },
+      before: { status: changed ? changed.before : 'opted_out' }, after: { status: 'opted_out', cancelled },
     });
     const latest = await latestMessageTo(c, phone);
     if (latest) {
@@ -53,7 +52,7 @@ export async function recordOptOutByHand(ctx: AppContext, actor: Actor, target: 
       await postToThread(c, ctx.config, {
         campaignId: Number(latest.campaign_id),
         batchId,
-        key: `optout:manual:${phone}:${now.getTime()}`,
+        key: `optout:manual:${latest.id}:${now.getTime()}`,
         message: { title: 'Opt-out (recorded by hand)', text: `${actor.name} recorded an opt-out for ${latest.customer_name ?? 'a customer'} (${masked}).${pending}`, tone: 'warning' },
       });
       await enqueueProgress(c, [batchId], now);

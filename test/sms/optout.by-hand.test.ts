@@ -90,6 +90,18 @@ describe.each(engines)('an opt-out recorded by hand, on %s', (engine) => {
     expect(await auditFor(db.pool, 'contact', c.phone)).toHaveLength(1);
   });
 
+  it('two managers recording it at once: one opt-out, one post, one audit row', async () => {
+    const c = await customerWithPending();
+    const replies = await Promise.all([command(dana, `optout ${c.phone}`), command({ ...dana, id: 'ULEE', name: 'Lee' }, `optout ${c.phone}`)]);
+    expect(replies.map((r) => r.text).sort()).toEqual([
+      expect.stringMatching(/is opted out\. 2 pending messages to it cancelled\./),
+      expect.stringMatching(/was already opted out: nothing is sent to it\.$/),
+    ].sort());
+    expect(await auditFor(db.pool, 'contact', c.phone)).toHaveLength(1);
+    const mine = (await posts('Opt-out (recorded by hand)')).filter((t) => t.includes(`Robin ${n} `));
+    expect(mine).toHaveLength(1);
+  });
+
   it('needs an approver, and says what is wrong with what it was given', async () => {
     const c = await customerWithPending();
     expect((await command(sam, `optout ${c.phone}`)).text).toBe('Sorry Sam, only approvers can run `/campaign optout`.');
