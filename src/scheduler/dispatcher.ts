@@ -31,8 +31,8 @@ import { incCounter } from '../http/metrics.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
 import { cancelPendingTo } from '../sms/inbound.ts';
-import { SmsSendError, type SmsProvider } from '../sms/provider.ts';
-import { foldForMatch, sameSmsText, TEST_SEND_PREFIX } from '../sms/providerText.ts';
+import { SmsSendError, type ProviderMessage, type SmsProvider } from '../sms/provider.ts';
+import { sameSmsText, TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries } from './plan.ts';
@@ -611,7 +611,7 @@ export class Dispatcher {
   /**
    * Settles what an earlier attempt left open: `sending` past its lease becomes `unknown`;
    * each `unknown` is looked up at the provider (by recipient and date, matched by body as
-   * the provider may have changed it: see providerText.ts): found -> `sent`; absent ->
+   * the provider may have transliterated it: see providerText.ts): found -> `sent`; absent ->
    * `approved` again (sent at the next tick) or, after maxAttempts, `needs_review`
    * (`cancelled` if its campaign was cancelled meanwhile). Absent while SMS to the number
    * that nothing accounts for are there, or found and claimed by a rival -> `needs_review`.
@@ -645,20 +645,20 @@ export class Dispatcher {
       const free = listed.filter((l) => !known.has(l.providerMessageId) && l.direction !== 'outbound-reply');
       const ids: string[] = [];
       let firstStatus = '';
-      const matched = new Set<string>();
+      const found: ProviderMessage[] = [];
       for (const bubble of splitBubbles(m.body)) {
         const hit = free.find((l) => sameSmsText(l.body, bubble) && !ids.includes(l.providerMessageId));
         if (hit) {
           if (ids.length === 0) firstStatus = hit.status;
           ids.push(hit.providerMessageId);
-          matched.add(foldForMatch(bubble));
+          found.push(hit);
         }
       }
       // Another open message to the number with the same text may own what was found: guessing
       // could record as sent one that never went, and send the other again. One still being
       // sent is waited for (its record will claim its SMS); the unresolved ones all go to a
       // person together (one left alone would take the SMS in the next step, owner or not).
-      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => matched.has(foldForMatch(b))));
+      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => found.some((l) => sameSmsText(l.body, b))));
       // Not found by its text, yet the provider shows SMS to the number that nothing here
       // accounts for (no test send, no open message's text): the provider may have changed or
       // dropped the text it keeps (content retention). Sending again could double it.

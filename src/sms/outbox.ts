@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Queryable } from '../db/database.ts';
 import type { OutboundSms, ProviderMessage, SentSms, SmsProvider } from './provider.ts';
+import { TEST_SEND_PREFIX } from './providerText.ts';
 
 export interface OutboxOptions {
   /** Simulated provider latency in ms (half before the write, half after): crash tests use it. */
@@ -36,8 +37,8 @@ export class OutboxSmsProvider implements SmsProvider {
   }
 
   async listSent(to: string, since: Date): Promise<ProviderMessage[]> {
-    const { rows } = await this.q.query<{ provider_message_id: string; to_phone: string; body: string; status: string; created_at: Date }>(
-      `SELECT provider_message_id, to_phone, body, status, created_at FROM sms_outbox
+    const { rows } = await this.q.query<{ provider_message_id: string; to_phone: string; body: string; status: string; created_at: Date; message_id: number | null }>(
+      `SELECT provider_message_id, to_phone, body, status, created_at, message_id FROM sms_outbox
        WHERE to_phone = $1 AND created_at >= $2 ORDER BY created_at, id`,
       [to, since],
     );
@@ -47,6 +48,8 @@ export class OutboxSmsProvider implements SmsProvider {
       body: r.body,
       status: r.status,
       dateCreated: r.created_at,
+      // Neither a campaign message's nor a test send: the answer to a HELP (Twilio's outbound-reply).
+      direction: r.message_id === null && !r.body.startsWith(TEST_SEND_PREFIX) ? 'outbound-reply' : 'outbound-api',
     }));
   }
 }

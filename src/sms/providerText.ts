@@ -1,27 +1,27 @@
 /**
  * A text as the provider may show it back. Twilio's Smart Encoding (a Messaging Service
- * setting) sends curly quotes, long dashes and odd spaces as their plain forms, and its list
- * shows the text as sent: reconciliation compares texts folded the same way, or a message
- * that went would look absent and go again.
+ * setting) transliterates a long table of characters (curly quotes, primes, accents used as
+ * apostrophes, dashes, bullets, fractions, odd spaces) and its list shows the text as sent:
+ * a message that went would look absent and go again. Texts are compared by their letters
+ * and digits alone, which no transliteration of punctuation changes; two different texts to
+ * one number rarely differ by punctuation only, and when both are open the rival check
+ * (same comparison) sends both to a person.
  */
+
 /** What a test send's text begins with (`/campaign test`): never a campaign message's SMS. */
 export const TEST_SEND_PREFIX = '[TEST] ';
 
-const PLAIN: [RegExp, string][] = [
-  [/[\u2018\u2019\u201A\u201B\u2032\u02BC]/g, "'"],
-  [/[\u201C\u201D\u201E\u201F\u2033\u00AB\u00BB]/g, '"'],
-  [/[\u2010\u2011\u2012\u2013\u2014\u2015\u2212]/g, '-'],
-  [/\u200B|\u200C|\u200D|\u2060|\uFEFF/g, ''], // zero-width (a joiner cannot sit in a character class)
-];
-
-/** `text` with compatibility forms (full-width letters, "…", no-break spaces) and smart punctuation made plain, spaces collapsed. */
-export function foldForMatch(text: string): string {
-  let t = text.normalize('NFKC');
-  for (const [re, to] of PLAIN) t = t.replace(re, to);
-  return t.replace(/\s+/g, ' ').trim();
+/**
+ * The letters and digits of `text`, in order, after compatibility folding (full-width, "½" ->
+ * "1⁄2"). Modifier letters are left out: apostrophes and primes (ʻ ʼ ʹ ˈ) are among them.
+ */
+export function smsSkeleton(text: string): string {
+  return text.normalize('NFKC').replace(/[^\p{L}\p{N}]|\p{Lm}/gu, '');
 }
 
-/** Whether the provider's `shown` text is `sent`, as far as the provider's changes go. */
+/** Whether the provider's `shown` text is `sent`, as far as the provider's transliteration goes. */
 export function sameSmsText(shown: string, sent: string): boolean {
-  return foldForMatch(shown) === foldForMatch(sent);
+  const a = smsSkeleton(sent);
+  // A text of symbols alone (no letter or digit) is compared as it is.
+  return a === '' ? shown.trim() === sent.trim() : smsSkeleton(shown) === a;
 }

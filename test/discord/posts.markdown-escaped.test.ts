@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/bot/actor.ts';
 import type { ChatMessage } from '../../src/bot/chatSurface.ts';
 import { runCampaignCommand } from '../../src/bot/commands.ts';
-import { chatMessage } from '../../src/bot/discord/render.ts';
+import { chatMessage, plain } from '../../src/bot/discord/render.ts';
 import type { Database } from '../../src/db/database.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
@@ -43,5 +43,21 @@ describe.each(engines)('the thread post of an opt-out recorded by hand, on Disco
     // The name must be shown literally: escaped as the cards escape it.
     expect(description).not.toMatch(/(?<!\\)\[Refund pending, log in\]\(https:/);
     expect(description).toContain('\\[Refund pending, log in](https://evil.example/login) \\*\\*URGENT\\*\\*');
+  });
+});
+
+describe('masked links anywhere in a line', () => {
+  const NAME = '[VIP] [Refund pending, log in](https://evil.example/login)';
+  /** A masked link Discord would render: "[text](http..." whose "[" is not escaped. */
+  const LIVE_MASKED_LINK = /(?<!\\)\[[^\]\n]*\]\(<?https?:/;
+
+  it('a masked link after another "[" on the line is escaped too (discord.js escapes the first only)', () => {
+    expect(plain(NAME)).toBe('\\[VIP] \\[Refund pending, log in](https://evil.example/login)');
+    const post = chatMessage({ title: 'Opt-out (recorded by hand)', text: `Dana recorded an opt-out for ${NAME} (+1415***0123).`, tone: 'warning' });
+    expect(post.body.embeds![0]!.description).not.toMatch(LIVE_MASKED_LINK);
+  });
+
+  it('a backslash typed before a "[" cannot cancel its escape', () => {
+    expect(plain('\\[x](https://evil.example)')).toBe('\\\\\\[x](https://evil.example)');
   });
 });

@@ -27,9 +27,21 @@ export interface PeerMessage {
   direction: 'outbound-api' | 'outbound-reply';
 }
 
-/** Twilio's Smart Encoding, for the characters our texts use (its table is longer). */
+/** Twilio's Smart Encoding: a part of its documented table (quotes, apostrophes, dashes, fractions, spaces). */
+const SMART_ENCODING: [RegExp, string][] = [
+  [/[\u00AB\u00BB\u201C\u201D\u02BA\u02EE\u201F\u275D\u275E\u301D\u301E\uFF02]/g, '"'],
+  [/[\u2018\u2019\u02BB\u02C8\u02BC\u02BD\u02B9\u201B\uFF07\u00B4\u02CA\u0060\u02CB\u275B\u275C]/g, "'"],
+  [/[\u2013\u2014\u2015\u2010\u2022\u2043\uFE63\uFF0D]/g, '-'],
+  [/\u00BD/g, '1/2'],
+  [/\u00BC/g, '1/4'],
+  [/\u00BE/g, '3/4'],
+  [/[\u00F7\u2044\u2215\uFF0F]/g, '/'],
+  [/\u2026/g, '...'],
+  [/[\u00A0\u2002\u2003\u2009\u202F]/g, ' '],
+];
+
 function smartEncoded(text: string): string {
-  return text.replace(/[\u2018\u2019]/g, "'").replace(/[\u201C\u201D]/g, '"').replace(/[\u2013\u2014]/g, '-').replace(/\u2026/g, '...').replace(/\u00A0/g, ' ');
+  return SMART_ENCODING.reduce((t, [re, to]) => t.replace(re, to), text);
 }
 
 export interface RecordedRequest {

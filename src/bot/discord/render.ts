@@ -30,7 +30,9 @@ import { MESSAGE_STATUSES } from '../../domain/messageStatus.ts';
  * those out by default), so "[Refund](https://evil.example)" cannot hide a link.
  */
 export function plain(text: string): string {
-  return escapeMarkdown(text, { maskedLink: true, heading: true, bulletedList: true, numberedList: true });
+  // Every "[" escaped after the rest (escapeMarkdown doubles backslashes, so none of ours is
+  // cancelled): its masked-link escape covers the first "[" of a line only ("[VIP] [Refund](url)").
+  return escapeMarkdown(text, { heading: true, bulletedList: true, numberedList: true }).replace(/\[/g, '\\[');
 }
 
 export const LIMITS = {
