@@ -7,7 +7,7 @@ import { optedOutPhones } from '../db/queries/contactStatus.ts';
 import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { parseSettingAssignments, settingsOverridesSchema } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
-import { getCampaign, setCampaignStatus, updateCampaignSettings, type CampaignRow } from '../db/queries/campaigns.ts';
+import { getCampaign, restartErrorBudget, setCampaignStatus, updateCampaignSettings, type CampaignRow } from '../db/queries/campaigns.ts';
 import type { Queryable } from '../db/database.ts';
 import { customerForSending } from '../customers/queries.ts';
 import { writeAudit, type Surface } from '../db/queries/audit.ts';
@@ -53,6 +53,7 @@ export async function resumeCampaign(ctx: AppContext, a: { campaignId: number; a
     if (!campaign) return { ok: false, message: `No campaign with id ${a.campaignId}.` };
     const ok = await setCampaignStatus(c, { id: a.campaignId, from: ['paused'], to: 'active', actor: a.actor, surface: a.surface });
     if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is ${campaign.status}; only a paused campaign can be resumed.` };
+    await restartErrorBudget(c, a.campaignId, ctx.clock.now());
     const planned = await replanCampaign(c, ctx, a.campaignId);
     const { rows } = await c.query<{ at: Date | null }>(
       `SELECT min(scheduled_send_time) AS at FROM campaign_messages WHERE campaign_id = $1 AND status = 'approved'`,

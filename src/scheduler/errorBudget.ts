@@ -2,6 +2,8 @@
  * The error budget: when too many of a campaign's recent sends failed (settings.errorBudget
  * failures among the last errorBudgetWindow), something is wrong (a bad list, a blocked
  * sender): pause the campaign before it burns through its audience, and say so in the thread.
+ * A resume starts it afresh: the failures a person looked at do not count again (nor late
+ * carrier reports of sends attempted before the resume).
  */
 import { effectiveSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
@@ -15,7 +17,7 @@ export async function enforceErrorBudget(q: Queryable, ctx: AppContext, campaign
   const campaign = await getCampaign(q, campaignId);
   if (!campaign || campaign.status !== 'active') return false;
   const s = effectiveSettings(ctx.config, campaign.settings);
-  const { failures, total } = await recentFailures(q, campaignId, s.errorBudgetWindow);
+  const { failures, total } = await recentFailures(q, campaignId, s.errorBudgetWindow, campaign.error_budget_since);
   if (failures < s.errorBudget) return false;
   const reason = `error budget spent: ${failures} of the last ${total} sends failed`;
   const paused = await setCampaignStatus(q, { id: campaignId, from: ['active'], to: 'paused', actor: 'scheduler', surface: 'system', reason });

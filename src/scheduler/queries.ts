@@ -260,14 +260,15 @@ export async function reconcilingTo(
   };
 }
 
-/** Failures among the campaign's last `window` finished sends (the error budget). */
-export async function recentFailures(q: Queryable, campaignId: number, window: number): Promise<{ failures: number; total: number }> {
+/** Failures among the campaign's last `window` finished sends attempted since `since` (the error budget). */
+export async function recentFailures(q: Queryable, campaignId: number, window: number, since: Date | null): Promise<{ failures: number; total: number }> {
   const { rows } = await q.query<{ failures: number; total: number }>(
     `SELECT count(*) FILTER (WHERE status IN ('failed', 'undelivered'))::int AS failures, count(*)::int AS total
      FROM (SELECT status FROM campaign_messages
            WHERE campaign_id = $1 AND last_attempt_at IS NOT NULL AND status IN ('sent', 'delivered', 'undelivered', 'failed')
+             AND ($3::timestamptz IS NULL OR last_attempt_at >= $3)
            ORDER BY last_attempt_at DESC LIMIT $2) s`,
-    [campaignId, window],
+    [campaignId, window, since],
   );
   return rows[0]!;
 }

@@ -17,6 +17,8 @@ export interface CampaignRow {
   chat_channel: string | null;
   seed: number;
   paused_reason: string | null;
+  /** The error budget counts sends attempted since then (set by a resume); null: all. */
+  error_budget_since: Date | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -108,6 +110,11 @@ export async function setCampaignStatus(
     after: { status: input.to, reason: input.reason },
   });
   return true;
+}
+
+/** A resume starts the error budget afresh from `at` (side effect: update). */
+export async function restartErrorBudget(q: Queryable, id: number, at: Date): Promise<void> {
+  await q.query('UPDATE campaigns SET error_budget_since = $2 WHERE id = $1', [id, at]);
 }
 
 /** Replaces the stored overrides (side effect: update + audit). */
