@@ -3,7 +3,9 @@
  * the real dispatcher): 500s and 429s (refused), hangs past the client timeout and dropped
  * connections after acceptance, plus an outage where every call fails and the listing used
  * by reconciliation fails too. Reconciliation must find every accepted message (exactly
- * one provider-side send each) and re-send only the refused ones.
+ * one provider-side send each) and re-send only the refused ones: also when Twilio keeps
+ * the texts Smart-Encoded (curly quotes, dashes and "…" made plain), so that its list no
+ * longer shows the texts we sent.
  * (test/sms/twilio.faults.test.ts pins each fault on one message; this is the mix at volume.)
  */
 import fc from 'fast-check';
@@ -37,9 +39,15 @@ describe(`Twilio faults at volume on ${engine}`, () => {
     await db?.close();
   });
 
-  it('300 sends through random 500/429/hang/drop faults and a full outage: each accepted message found once, nothing sent twice', async () => {
+  it.each([
+    { kept: 'as_sent', phoneBase: 4_000_000, text: ', we miss you at Bloom Bakery! Reply STOP to opt out' },
+    { kept: 'smart_encoded', phoneBase: 4_100_000, text: ', we\u2019ve missed you at Bloom Bakery \u2014 \u201cfresh\u201d bread\u2026 Reply STOP to opt out' },
+  ] as const)('300 sends through random 500/429/hang/drop faults and a full outage, texts kept $kept: each accepted message found once, nothing sent twice', async ({ kept, phoneBase, text }) => {
     const n = 300;
-    const { campaignId } = await seedApproved(db.pool, { name: 'twilio-mix', n, phoneBase: 4_000_000, firstAt: new Date(ctx.clock.now().getTime() - 1000) });
+    peer.messages.splice(0);
+    peer.requests.splice(0);
+    peer.keptText = kept;
+    const { campaignId } = await seedApproved(db.pool, { name: `twilio-mix-${kept}`, n, phoneBase, text, firstAt: new Date(ctx.clock.now().getTime() - 1000) });
     // A reproducible fault script: about 30% of calls fail, a third of those after acceptance.
     const faults = fc.sample(
       fc.oneof(
@@ -81,10 +89,12 @@ describe(`Twilio faults at volume on ${engine}`, () => {
     expect(counts).toEqual({ sent: n });
     expect(new Set(peer.messages.map((m) => m.to)).size).toBe(n);
     expect(peer.messages).toHaveLength(n);
+    // Smart-Encoded, Twilio lists none of the texts we sent: reconciliation matched past that.
+    expect(peer.messages.filter((m) => m.body !== m.submitted)).toHaveLength(kept === 'smart_encoded' ? n : 0);
 
     const report = await checkInvariants(db.pool, { config: ctx.config, sends: peerSends(peer.messages), campaignIds: [campaignId] });
     expectNoViolations(report, n);
     const posts = peer.requests.filter((r) => r.method === 'POST').length;
-    console.log(`[faults] twilio: ${injected} scripted faults + a two-round outage over ${posts} create calls in ${rounds} rounds; checked ${report.checked}, provider sends ${report.providerSends}, lost ${report.lost}, twice ${report.sentTwice}`);
+    console.log(`[faults] twilio (texts kept ${kept}): ${injected} scripted faults + a two-round outage over ${posts} create calls in ${rounds} rounds; checked ${report.checked}, provider sends ${report.providerSends}, lost ${report.lost}, twice ${report.sentTwice}`);
   });
 });

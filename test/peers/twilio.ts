@@ -25,6 +25,8 @@ export interface PeerMessage {
   statusCallback: string | null;
   dateCreated: Date;
   direction: 'outbound-api' | 'outbound-reply';
+  /** The text as it was posted (`body` is the text as kept and listed: see keptText). */
+  submitted: string;
 }
 
 /** Twilio's Smart Encoding: a part of its documented table (quotes, apostrophes, dashes, fractions, spaces). */
@@ -76,7 +78,7 @@ export class TwilioPeer {
 
   /** A TwiML answer to an inbound SMS from `to` (what a HELP gets), as Twilio lists it. */
   answer(to: string, body: string): void {
-    this.messages.push({ sid: `SM${randomBytes(16).toString('hex')}`, to, from: null, messagingServiceSid: null, body, statusCallback: null, dateCreated: this.now(), direction: 'outbound-reply' });
+    this.messages.push({ sid: `SM${randomBytes(16).toString('hex')}`, to, from: null, messagingServiceSid: null, body, statusCallback: null, dateCreated: this.now(), direction: 'outbound-reply', submitted: body });
   }
 
   /** Every create call to `to` fails like this (until cleared with null). */
@@ -145,6 +147,7 @@ export class TwilioPeer {
       statusCallback: p.StatusCallback ?? null,
       dateCreated: this.now(),
       direction: 'outbound-api',
+      submitted: p.Body,
     };
     this.messages.push(msg);
     if (fault === 'hang') {

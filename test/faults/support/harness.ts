@@ -74,7 +74,11 @@ export async function waitUntil<T>(check: () => Promise<T>, timeoutMs: number, w
  */
 export async function seedApproved(
   q: Queryable,
-  a: { name: string; n: number; phoneBase: number; firstAt: Date; spacingMs?: number; settings?: Record<string, unknown>; timezone?: string | null; status?: string },
+  a: {
+    name: string; n: number; phoneBase: number; firstAt: Date; spacingMs?: number; settings?: Record<string, unknown>; timezone?: string | null; status?: string;
+    /** What follows "Hi <phone>" in each text. */
+    text?: string;
+  },
 ): Promise<{ campaignId: number; ids: number[] }> {
   const { rows: c } = await q.query<{ id: number }>(
     `INSERT INTO campaigns (name, status, settings, chat_surface, chat_channel) VALUES ($1, $2, $3, 'console', 'console') RETURNING id`,
@@ -88,10 +92,10 @@ export async function seedApproved(
        RETURNING id, phone
      )
      INSERT INTO campaign_messages (campaign_id, customer_id, phone, body, status, approved_by, approved_at, scheduled_send_time)
-     SELECT $1, cu.id, cu.phone, 'Hi ' || cu.phone || ', we miss you at Bloom Bakery! Reply STOP to opt out', 'approved', 'fault-suite', $4::timestamptz - interval '1 minute',
+     SELECT $1, cu.id, cu.phone, 'Hi ' || cu.phone || $7, 'approved', 'fault-suite', $4::timestamptz - interval '1 minute',
             $4::timestamptz + (row_number() OVER (ORDER BY cu.phone) - 1) * ($5::int * interval '1 millisecond')
      FROM cu RETURNING id`,
-    [campaignId, a.phoneBase, a.n, a.firstAt, a.spacingMs ?? 0, a.timezone === undefined ? 'America/Los_Angeles' : a.timezone],
+    [campaignId, a.phoneBase, a.n, a.firstAt, a.spacingMs ?? 0, a.timezone === undefined ? 'America/Los_Angeles' : a.timezone, a.text ?? ', we miss you at Bloom Bakery! Reply STOP to opt out'],
   );
   return { campaignId, ids: rows.map((r) => Number(r.id)).sort((x, y) => x - y) };
 }

@@ -51,9 +51,9 @@ export interface InvariantReport {
   violations: string[];
 }
 
-/** The Twilio peer's accepted messages as provider sends. */
+/** The Twilio peer's accepted messages as provider sends: the texts it received, whatever it kept. */
 export function peerSends(messages: readonly PeerMessage[]): ProviderSend[] {
-  return messages.map((m) => ({ sid: m.sid, to: m.to, body: m.body, at: m.dateCreated }));
+  return messages.map((m) => ({ sid: m.sid, to: m.to, body: m.submitted, at: m.dateCreated }));
 }
 
 /** The local outbox provider's table as provider sends. */
