@@ -14,7 +14,7 @@ const HEAD_BYTES = 64 * 1024;
 /** A record larger than this is refused (a quote that is never closed would otherwise swallow the file). */
 export const MAX_RECORD_BYTES = 1_000_000;
 /** How much of a refused record's text is kept for the rejects file. */
-export const MAX_RAW_BYTES = 64 * 1024;
+const MAX_RAW_BYTES = 64 * 1024;
 
 export interface FileHead {
   /** Nothing but whitespace (or a BOM) in the file. */

@@ -173,6 +173,14 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
     }
   };
 
+  /** A row counted as a duplicate that is not one after all (refused, or now standing for its entry). */
+  const uncountDuplicate = (src: Source) => {
+    src.duplicate = false;
+    summary.duplicates--;
+    const i = summary.duplicateRows.findIndex((d) => d.line === src.line);
+    if (i !== -1) summary.duplicateRows.splice(i, 1);
+  };
+
   /**
    * Refuses the rows of an entry that carry the external id another customer holds; the
    * other rows folded into it are written again without them.
@@ -183,21 +191,12 @@ export async function importCustomers(deps: ImportDeps, filePath: string, opts: 
     const refused = entry.sources.filter((src) => src.row.externalId === id);
     const kept = entry.sources.filter((src) => src.row.externalId !== id);
     for (const src of refused) {
-      if (src.duplicate) {
-        summary.duplicates--;
-        const i = summary.duplicateRows.findIndex((d) => d.line === src.line);
-        if (i !== -1) summary.duplicateRows.splice(i, 1);
-      }
+      if (src.duplicate) uncountDuplicate(src);
       await reject(src.record, src.line, reason);
     }
     if (kept.length === 0 || refused.length === 0) return null;
-    if (!entry.repeat && kept[0]!.duplicate) {
-      // The row that stood for the entry was refused: the first one kept takes its place.
-      kept[0]!.duplicate = false;
-      summary.duplicates--;
-      const i = summary.duplicateRows.findIndex((d) => d.line === kept[0]!.line);
-      if (i !== -1) summary.duplicateRows.splice(i, 1);
-    }
+    // The row that stood for the entry was refused: the first one kept takes its place.
+    if (!entry.repeat && kept[0]!.duplicate) uncountDuplicate(kept[0]!);
     return { row: kept.map((k) => k.row).reduce((a, b) => mergeRows(a, b)), line: kept[kept.length - 1]!.line, sources: kept, repeat: entry.repeat };
   };
 

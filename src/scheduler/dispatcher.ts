@@ -643,17 +643,12 @@ export class Dispatcher {
       const { known, open } = await reconcilingTo(this.ctx.db.pool, m.phone, Number(m.id));
       // Answers to an inbound SMS (TwiML) are never a campaign message's.
       const free = listed.filter((l) => !known.has(l.providerMessageId) && l.direction !== 'outbound-reply');
-      const ids: string[] = [];
-      let firstStatus = '';
       const found: ProviderMessage[] = [];
       for (const bubble of splitBubbles(m.body)) {
-        const hit = free.find((l) => sameSmsText(l.body, bubble) && !ids.includes(l.providerMessageId));
-        if (hit) {
-          if (ids.length === 0) firstStatus = hit.status;
-          ids.push(hit.providerMessageId);
-          found.push(hit);
-        }
+        const hit = free.find((l) => sameSmsText(l.body, bubble) && !found.includes(l));
+        if (hit) found.push(hit);
       }
+      const ids = found.map((l) => l.providerMessageId);
       // Another open message to the number with the same text may own what was found: guessing
       // could record as sent one that never went, and send the other again. One still being
       // sent is waited for (its record will claim its SMS); the unresolved ones all go to a
@@ -691,7 +686,7 @@ export class Dispatcher {
           if (r.ok) {
             out.found++;
             // The provider may already know the outcome (the local outbox always does).
-            if (firstStatus === 'delivered') {
+            if (found[0]!.status === 'delivered') {
               const d = await transitionMessage(c, {
                 id: Number(m.id), from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now },
               });

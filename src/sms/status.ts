@@ -39,7 +39,7 @@ export async function handleStatusCallback(ctx: AppContext, u: StatusUpdate): Pr
     const applied = ins.rowCount ? await applyDeliveryStatus(c, ctx, u.providerMessageId, u.status, u.errorCode) : null;
     // A failure is checked against the error budget even when this delivery is a duplicate:
     // the first one may have committed and lost its answer (then this is its rerun).
-    const failedIn = FAILED.includes(u.status) ? await failedMessageCampaign(c, u.providerMessageId) : null;
+    const failedIn = FAILED.includes(u.status) ? (applied ?? (await failedMessageCampaign(c, u.providerMessageId))) : null;
     return { duplicate: !ins.rowCount, changed: applied !== null, failedIn };
   }, { rerunnable: true }); // once per (provider id, status): a second run is a duplicate
   if (r.failedIn !== null) await ctx.db.tx((c) => enforceErrorBudget(c, ctx, r.failedIn!), { rerunnable: true });

@@ -2,6 +2,7 @@
 import type { webApi } from '@slack/bolt';
 import type { AppContext } from '../../context.ts';
 import type { Actor } from '../actor.ts';
+import { parseCardButtonValue } from './blocks.ts';
 
 export interface SlackDeps {
   ctx: AppContext;
@@ -29,4 +30,11 @@ export function clickPlace(body: unknown): { channel?: string; thread?: string }
 export async function tellUser(client: webApi.WebClient, place: { channel?: string; thread?: string }, user: string, text: string): Promise<void> {
   if (!place.channel) return;
   await client.chat.postEphemeral({ channel: place.channel, user, text, ...(place.thread ? { thread_ts: place.thread } : {}) });
+}
+
+/** The card a button was on (its value, `<messageId>:<version>`); an unreadable one is told to the clicker, and gives undefined. */
+export async function clickedCard(client: webApi.WebClient, body: { user: { id: string } }, action: unknown): Promise<{ messageId: number; version: number | null } | undefined> {
+  const card = parseCardButtonValue((action as { value?: string }).value);
+  if (!card) await tellUser(client, clickPlace(body), body.user.id, 'That button could not be read: use the card in the thread.');
+  return card;
 }

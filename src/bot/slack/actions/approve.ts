@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { approveMessage } from '../../approvals.ts';
-import { ACTION_IDS, parseCardButtonValue } from '../blocks.ts';
-import { clickPlace, slackActor, tellUser, type SlackDeps } from '../deps.ts';
+import { ACTION_IDS } from '../blocks.ts';
+import { clickedCard, clickPlace, slackActor, tellUser, type SlackDeps } from '../deps.ts';
 
 /**
  * Approve on a card: approves the version the card showed (the button's value); the card
@@ -12,8 +12,8 @@ export function registerApprove(app: App, deps: SlackDeps): void {
   app.action(ACTION_IDS.approve, async ({ ack, body, action, client }) => {
     await ack();
     const actor = slackActor(deps, body.user);
-    const card = parseCardButtonValue((action as { value?: string }).value);
-    if (!card) return tellUser(client, clickPlace(body), body.user.id, 'That button could not be read: use the card in the thread.');
+    const card = await clickedCard(client, body, action);
+    if (!card) return;
     const r = await approveMessage(deps.ctx, actor, card.messageId, card.version);
     if (!r.ok) await tellUser(client, clickPlace(body), body.user.id, [r.message, ...(r.code !== 'stale' ? (r.errors ?? []) : [])].join('\n• '));
   });

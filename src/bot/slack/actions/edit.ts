@@ -2,8 +2,8 @@ import type { App } from '@slack/bolt';
 import { analyzeSms } from '../../../domain/smsSegments.ts';
 import { validateEdit } from '../../approvals.ts';
 import { loadCard } from '../../cards.ts';
-import { ACTION_IDS, EDIT_BLOCK_ID, editModal, parseCardButtonValue, type EditModalState } from '../blocks.ts';
-import { clickPlace, slackActor, tellUser, type SlackDeps } from '../deps.ts';
+import { ACTION_IDS, EDIT_BLOCK_ID, editModal, type EditModalState } from '../blocks.ts';
+import { clickedCard, clickPlace, slackActor, tellUser, type SlackDeps } from '../deps.ts';
 
 /**
  * Edit on a card opens the modal at once (the trigger_id lives 3 seconds), with the current
@@ -19,11 +19,8 @@ export function registerEdit(app: App, deps: SlackDeps): void {
       await tellUser(client, place, body.user.id, `Sorry ${actor.name}, only approvers can edit these messages.`);
       return;
     }
-    const clicked = parseCardButtonValue((action as { value?: string }).value);
-    if (!clicked) {
-      await tellUser(client, place, body.user.id, 'That button could not be read: use the card in the thread.');
-      return;
-    }
+    const clicked = await clickedCard(client, body, action);
+    if (!clicked) return;
     const card = await loadCard(deps.ctx.db.pool, deps.ctx, clicked.messageId);
     if (!card.actions.includes('edit')) {
       await tellUser(client, place, body.user.id, `This message is ${card.status.replace('_', ' ')}; its text can no longer be edited.`);
