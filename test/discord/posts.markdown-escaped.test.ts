@@ -12,7 +12,7 @@ import { runCampaignCommand } from '../../src/bot/commands.ts';
 import { chatMessage, plain } from '../../src/bot/discord/render.ts';
 import type { Database } from '../../src/db/database.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { testContext } from '../scheduler/support.ts';
 
 const dana: Actor = { id: '111', name: 'Dana', surface: 'discord', isApprover: true };
@@ -30,8 +30,7 @@ describe.each(engines)('the thread post of an opt-out recorded by hand, on Disco
   it("shows the customer's name as text, not as Discord markdown", async () => {
     const c = await insertCustomer(db.pool, { name: HOSTILE_NAME });
     const campaignId = await insertCampaign(db.pool, { name: `md-${engine}`, chatSurface: 'discord', chatChannel: '999' });
-    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
-    await insertMessage(db.pool, { campaignId, batchId: Number(rows[0].id), status: 'sent', phone: c.phone, customerId: c.id });
+    await insertMessage(db.pool, { campaignId, batchId: await insertBatch(db.pool, campaignId), status: 'sent', phone: c.phone, customerId: c.id });
 
     expect((await runCampaignCommand(ctx, dana, { text: `optout ${c.phone}`, channel: '999' })).text).toMatch(/is opted out/);
     const post = await db.pool.query<{ surface: string; message: ChatMessage }>(

@@ -11,7 +11,7 @@ import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import type { SmsProvider } from '../../src/sms/provider.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { testContext } from './support.ts';
 
 describe.each(engines)('coalesced card re-renders on %s', (engine) => {
@@ -29,8 +29,7 @@ describe.each(engines)('coalesced card re-renders on %s', (engine) => {
 
   async function batchOf(name: string, n: number): Promise<{ batchId: number; ids: number[] }> {
     const campaignId = await insertCampaign(db.pool, { name: `${name}-${engine}`, chatSurface: 'slack', chatChannel: 'C1' });
-    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
-    const batchId = Number(rows[0].id);
+    const batchId = await insertBatch(db.pool, campaignId);
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
       const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });

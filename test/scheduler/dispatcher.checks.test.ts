@@ -16,7 +16,7 @@ import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { replanCampaign } from '../../src/scheduler/planner.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { outboxFor, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
 
 describe.each(engines)('dispatcher checks on %s', (engine) => {
@@ -478,8 +478,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
       let batch: number | undefined;
       if (batchId) {
-        const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [first.campaignId]);
-        batch = Number(rows[0].id);
+        batch = await insertBatch(db.pool, first.campaignId);
       }
       const second = await insertMessage(db.pool, {
         campaignId: first.campaignId, batchId: batch, status: 'approved', phone: customer.phone, customerId: customer.id,

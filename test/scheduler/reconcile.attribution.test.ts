@@ -73,7 +73,7 @@ describe.each(engines)('reconciliation on %s', (engine) => {
 
   it("a test send's SMS is never taken for the campaign message it copied", async () => {
     const m = await orphan({ went: false });
-    await sendTestMessage(ctx, { campaignId: m.campaignId, phone: m.phone, actor: 'dana', surface: 'cli' });
+    expect(await sendTestMessage(ctx, { campaignId: m.campaignId, phone: m.phone, actor: 'dana', surface: 'cli' })).toMatchObject({ ok: true });
     await dispatcher().reconcileOnce();
     expect((await statusOf(db, m.id)).status).toBe('approved');
   });

@@ -53,7 +53,6 @@ describe.each(engines)('Slack decisions against the text the card showed, on %s'
   it('Approve on a card showing the original text is refused after an edit, and the card shows the current text again', async () => {
     const b = await postedBatch('stale-approve');
     const id = b.messageIds[0]!;
-    const original = (await row(id)).body as string;
     // Dana is looking at the card as it was posted: its Approve carries version 1.
     const dana = shownValue(h.peer, 'card_approve', id);
     expect(dana).toBe(`${id}:1`);
@@ -68,7 +67,6 @@ describe.each(engines)('Slack decisions against the text the card showed, on %s'
     const told = await toldTo(DANA.id, /text changed since this card was shown/);
     expect(told.body).toMatchObject({ channel: CHANNEL, thread_ts: b.refs[0]!.thread });
     expect(await row(id)).toMatchObject({ status: 'suggested', body: swapped, approved_by: null, version: 2 });
-    expect(original).not.toBe(swapped);
     // The refusal renders the card again, with the current text and its version.
     await eventually(() => {
       const u = updatesOf(b.refs[0]!.id, before).at(-1);

@@ -26,11 +26,8 @@ describe.each(engines)('Slack top-level text with hostile customer text, on %s',
   });
 
   it('a customer named "<!channel>" does not put a live @channel in the card message text', async () => {
-    const seeded = await seedSlackBatch(db.pool, { campaign: 'hostile-name', n: 1 });
-    await db.pool.query(
-      `UPDATE customers SET name = '<!channel> <https://evil.example/login|Re-approve here>' WHERE id = (SELECT customer_id FROM campaign_messages WHERE id = $1)`,
-      [seeded.messageIds[0]],
-    );
+    // Named at insert: the outbox may post the batch as soon as it is seeded.
+    const seeded = await seedSlackBatch(db.pool, { campaign: 'hostile-name', n: 1, customerName: () => '<!channel> <https://evil.example/login|Re-approve here>' });
     h.outbox.wake();
     const post = await eventually(() => {
       const p = h.peer.callsTo('chat.postMessage').find((c) => JSON.stringify(c.body.blocks ?? '').includes(`card_${seeded.messageIds[0]}_actions`));

@@ -64,7 +64,7 @@ export async function startSlackHarness(db: Database, opts: { outbox?: boolean }
 /** A campaign on Slack with one batch of `n` suggestions, its post enqueued as the generator does. */
 export async function seedSlackBatch(
   q: Queryable,
-  a: { campaign: string; n: number; status?: string; lintError?: number[] },
+  a: { campaign: string; n: number; status?: string; lintError?: number[]; customerName?: (i: number) => string },
 ): Promise<{ campaignId: number; batchId: number; messageIds: number[] }> {
   const { rows: c } = await q.query<{ id: number }>(
     `INSERT INTO campaigns (name, status, chat_surface, chat_channel) VALUES ($1, $2, 'slack', $3) RETURNING id`,
@@ -79,7 +79,7 @@ export async function seedSlackBatch(
   const batchId = b[0]!.id;
   const messageIds: number[] = [];
   for (let i = 0; i < a.n; i++) {
-    const cu = await insertCustomer(q, { name: `Customer ${i + 1}`, lastVisit: '2026-09-01' });
+    const cu = await insertCustomer(q, { name: a.customerName?.(i) ?? `Customer ${i + 1}`, lastVisit: '2026-09-01' });
     const lint = a.lintError?.includes(i) ? [{ rule: 'banned_word', severity: 'error', message: 'Contains a banned word: "winner"' }] : [];
     const { rows } = await q.query<{ id: number }>(
       `INSERT INTO campaign_messages (campaign_id, batch_id, customer_id, phone, body, customer_context, rationale, lint)

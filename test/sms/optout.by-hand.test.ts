@@ -14,7 +14,7 @@ import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { outboxFor, statusOf, testContext } from '../scheduler/support.ts';
 
 const dana: Actor = { id: 'UDANA', name: 'Dana', surface: 'slack', isApprover: true };
@@ -40,8 +40,7 @@ describe.each(engines)('an opt-out recorded by hand, on %s', (engine) => {
     n++;
     const c = await insertCustomer(db.pool, { name: `Robin ${n}`, timezone: 'America/Los_Angeles', state: 'CA' });
     const first = await insertCampaign(db.pool, { name: `hand-${engine}-${n}-a` });
-    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [first]);
-    await insertMessage(db.pool, { campaignId: first, batchId: Number(rows[0].id), status: 'sent', phone: c.phone, customerId: c.id });
+    await insertMessage(db.pool, { campaignId: first, batchId: await insertBatch(db.pool, first), status: 'sent', phone: c.phone, customerId: c.id });
     const due = new Date(ctx.clock.now().getTime() - 60_000);
     const pending = [];
     for (const x of ['b', 'c']) {

@@ -12,7 +12,7 @@ import { COALESCE_MS } from '../../src/scheduler/posts.ts';
 import type { OutboundSms, SentSms, SmsProvider } from '../../src/sms/provider.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { statusOf, testContext } from '../scheduler/support.ts';
 import { waitForLockWaiters } from '../support/locks.ts';
 
@@ -30,8 +30,7 @@ function queuedProvider(sid: string, beforeReturn?: () => Promise<void>): SmsPro
 
 async function dueMessage(db: Database, ctx: ReturnType<typeof testContext>, name: string) {
   const campaignId = await insertCampaign(db.pool, { name });
-  const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
-  const batchId = Number(rows[0].id);
+  const batchId = await insertBatch(db.pool, campaignId);
   const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
   const id = await insertMessage(db.pool, {
     campaignId, batchId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
