@@ -105,7 +105,10 @@ function statusLine(r: CardRow, when: (d: Date | null) => string): string | null
     case 'needs_review':
       // Why it came back is what the person deciding must read (e.g. "the provider shows an
       // SMS with this text ... check the provider's log before approving any of them again").
-      return `Needs review: ${r.last_error?.trim() || 'its send slot passed'}${r.approved_by ? ` (approved by ${r.approved_by})` : ''}`;
+      // After an attempt it may have gone: the person who finds its SMS in the provider's log can say so.
+      return `Needs review: ${r.last_error?.trim() || 'its send slot passed'}${r.approved_by ? ` (approved by ${r.approved_by})` : ''}${
+        r.attempts > 0 ? `. If the provider's log shows it went: /campaign sent ${r.id} SMSID` : ''
+      }`;
   }
 }
 

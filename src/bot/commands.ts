@@ -18,7 +18,9 @@ import { campaignReport, formatReport } from '../analytics/report.ts';
 import { generateBatch } from '../generator/index.ts';
 import { cancelCampaign, changeCampaignSettings, pauseCampaign, resumeCampaign, sendTestMessage } from '../scheduler/controls.ts';
 import { formatPreview, previewCampaign } from '../scheduler/preview.ts';
+import { createSmsProvider } from '../sms/index.ts';
 import { recordOptOutByHand } from '../sms/manualOptOut.ts';
+import { recordSentByHand } from '../sms/markSent.ts';
 import { ringOutbox } from './notify.ts';
 
 export interface CommandReply {
@@ -41,9 +43,10 @@ export const CAMPAIGN_HELP = [
   '• `settings NAME [key=value ...]` – show or change hours, caps, pacing (e.g. hours=10:00-18:00 per_hour=60)',
   '• `report [NAME]` – delivery, replies and opt-outs',
   '• `optout PHONE` or `optout reply:ID` – record an opt-out a customer asked for in their own words (cancels what is pending to them)',
+  '• `sent MESSAGE SMSID` – record a message in review as sent, when the provider\'s log shows its SMS (checked with the provider first)',
 ].join('\n');
 
-const MUTATING = new Set(['pause', 'resume', 'cancel', 'generate', 'test', 'settings', 'optout']);
+const MUTATING = new Set(['pause', 'resume', 'cancel', 'generate', 'test', 'settings', 'optout', 'sent']);
 
 const ephemeral = (text: string): CommandReply => ({ text, visibility: 'ephemeral' });
 const toChannel = (text: string): CommandReply => ({ text, visibility: 'channel' });
@@ -108,6 +111,8 @@ export async function runCampaignCommand(ctx: AppContext, actor: Actor, input: {
         if (!target) return ephemeral('Usage: `/campaign optout PHONE` or `/campaign optout reply:ID` (the command shown under a reply that reads like an opt-out).');
         return ephemeral((await recordOptOutByHand(ctx, actor, target)).message);
       }
+      case 'sent':
+        return ephemeral((await recordSentByHand(ctx, createSmsProvider(ctx), actor, words)).message);
       default:
         return ephemeral(`I don't know \`${sub}\`.\n${CAMPAIGN_HELP}`);
     }

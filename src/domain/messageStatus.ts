@@ -32,7 +32,8 @@ export const TRANSITIONS: Readonly<Record<MessageStatus, readonly MessageStatus[
   // again), or a human must decide (needs_review).
   unknown: ['sent', 'approved', 'failed', 'needs_review', 'cancelled'],
   cancelled: [],
-  needs_review: ['approved', 'rejected', 'cancelled'],
+  // sent: a person found its SMS in the provider's log (reconciliation could not tell).
+  needs_review: ['approved', 'rejected', 'cancelled', 'sent'],
 };
 
 /** Statuses in which the message may still go out (what cancel, pause and STOP act on). */

@@ -105,7 +105,7 @@ const PROVIDER_ID_LOCK = 0x534d54;
  * events (not there yet): applied by neither, the carrier's "failed" lost. In key order (no
  * deadlock between two records whose ids share a hash).
  */
-async function lockProviderIds(q: Queryable, providerIds: string[]): Promise<void> {
+export async function lockProviderIds(q: Queryable, providerIds: string[]): Promise<void> {
   await q.query(
     `SELECT pg_advisory_xact_lock(${PROVIDER_ID_LOCK}, k) FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id) keys ORDER BY k`,
     [providerIds],

@@ -36,6 +36,8 @@ describe('/campaign subcommands become the text the shared router parses', () =>
     [sub('report', { campaign: 'spring' }), 'report spring'],
     [sub('optout', { who: 'reply:42' }), 'optout reply:42'],
     [sub('optout', { who: '(415) 555-0123' }), 'optout "(415) 555-0123"'],
+    [sub('sent', { message: 42, sms: 'SMaaa' }), 'sent 42 SMaaa'],
+    [sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' }), 'sent 42 SMaaa SMbbb SMccc'],
   ])('%j -> %s', (options, text) => {
     expect(commandText(options)).toBe(text);
   });
@@ -43,7 +45,7 @@ describe('/campaign subcommands become the text the shared router parses', () =>
   it('registers the same subcommands as Slack, guild-only', () => {
     const data = commands.get('campaign')!.data;
     expect(data.options!.map((o) => o.name).sort()).toEqual(
-      ['cancel', 'generate', 'help', 'list', 'optout', 'pause', 'preview', 'report', 'resume', 'settings', 'status', 'test'].sort(),
+      ['cancel', 'generate', 'help', 'list', 'optout', 'pause', 'preview', 'report', 'resume', 'sent', 'settings', 'status', 'test'].sort(),
     );
     expect(data.contexts).toEqual([0]);
   });
@@ -132,7 +134,7 @@ describe('smsops discord deploy-commands', () => {
         DISCORD_CHANNEL_ID: CHANNEL_ID, DISCORD_API_URL: peer.api,
       };
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'discord', 'deploy-commands', '--guild', '1100000000000000003'], { env });
-      expect(stdout).toContain('Registered /campaign (12 subcommands) in server 1100000000000000003');
+      expect(stdout).toContain('Registered /campaign (13 subcommands) in server 1100000000000000003');
       const put = peer.callsTo('PUT', /^\/applications\//);
       expect(put.map((c) => [c.path, c.authorized])).toEqual([[`/applications/${APP_ID}/guilds/1100000000000000003/commands`, true]]);
       expect(peer.commands.get('1100000000000000003')).toMatchObject([{ name: 'campaign', application_id: APP_ID }]);

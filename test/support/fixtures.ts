@@ -39,7 +39,8 @@ export async function insertCustomer(
   return { id: rows[0]!.id, phone };
 }
 
-const APPROVED_FAMILY: MessageStatus[] = ['approved', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'unknown'];
+// needs_review: every way into it passes through approved (a late slot, or reconciliation after an attempt).
+const APPROVED_FAMILY: MessageStatus[] = ['approved', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'unknown', 'needs_review'];
 
 /** A message put directly into `status`, with whatever columns that status requires. */
 export async function insertMessage(

@@ -31,6 +31,8 @@ export interface CardRow {
   delivered_at: Date | null;
   cancelled_reason: string | null;
   last_error: string | null;
+  /** Sends attempted: a message in review after one may have gone (see cards.ts). */
+  attempts: number;
   card_refs: Record<string, unknown>;
   version: number;
 }
@@ -40,7 +42,7 @@ const CARD_SELECT = `
          c.settings AS campaign_settings, c.brief AS campaign_brief, c.chat_surface, cu.name AS customer_name,
          m.phone, m.body, m.status, m.segments, m.encoding, m.customer_context, m.rationale, m.lint,
          m.approved_by, m.approved_at, m.rejected_by, m.rejected_at, m.edited_by, m.scheduled_send_time,
-         m.sent_at, m.delivered_at, m.cancelled_reason, m.last_error, m.card_refs, m.version
+         m.sent_at, m.delivered_at, m.cancelled_reason, m.last_error, m.attempts, m.card_refs, m.version
   FROM campaign_messages m
   JOIN campaigns c ON c.id = m.campaign_id
   LEFT JOIN customers cu ON cu.id = m.customer_id`;

@@ -74,6 +74,13 @@ const data = new SlashCommandBuilder()
       .setDescription('Record an opt-out a customer asked for in their own words')
       .addStringOption((o) => o.setName('who').setDescription('Their phone number, or reply:ID as shown under their reply').setRequired(true).setMaxLength(32)),
   )
+  .addSubcommand((s) =>
+    s
+      .setName('sent')
+      .setDescription("Record a message in review as sent: the provider's log shows its SMS")
+      .addIntegerOption((o) => o.setName('message').setDescription('The message number shown on its card').setRequired(true).setMinValue(1))
+      .addStringOption((o) => o.setName('sms').setDescription("Its SMS id in the provider's log (several, one per bubble, separated by spaces)").setRequired(true).setMaxLength(400)),
+  )
   .toJSON();
 
 /** A word for the router's tokenizer: quoted when it holds spaces (campaign names may). */
@@ -99,6 +106,9 @@ export function commandText(options: CommandOption[]): string {
       break;
     case 'optout':
       parts.push(word(String(opt.get('who') ?? '')));
+      break;
+    case 'sent':
+      parts.push(String(Number(opt.get('message'))), ...String(opt.get('sms') ?? '').split(/[\s,]+/).filter(Boolean).map(word));
       break;
     case 'settings':
       if (typeof opt.get('changes') === 'string') parts.push(String(opt.get('changes')).trim());

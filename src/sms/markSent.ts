@@ -1,0 +1,154 @@
+/**
+ * A message in review that did go out, recorded by a person: `/campaign sent ID SMSID...`.
+ * Reconciliation sends a message to review when it cannot tell whether its SMS went (two
+ * messages with the same text and one SMS, an SMS whose text the provider did not keep, or
+ * not found after the last attempt). The person checks the provider's log. Approving sends
+ * it again, and rejecting leaves a message that went counted as never sent. This records it
+ * as sent with the SMS ids from the log. Each id is checked at the provider first: an SMS to
+ * this number, sent since the message was written, not an answer to an inbound SMS or a test
+ * send, not already another message's, and of this message's text when the provider kept the text.
+ * Audited, with a post in the batch's thread.
+ */
+import type { Actor } from '../bot/actor.ts';
+import type { AppContext } from '../context.ts';
+import type { Queryable } from '../db/database.ts';
+import { transitionMessage } from '../db/queries/transition.ts';
+import { maskPhone } from '../domain/phone.ts';
+import { AppError } from '../errors.ts';
+import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
+import { enqueueCoalescedCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
+import { splitBubbles } from './bubbles.ts';
+import type { ProviderMessage, SmsProvider } from './provider.ts';
+import { sameSmsText, TEST_SEND_PREFIX } from './providerText.ts';
+import { applyEarlyStatuses, lockProviderIds } from './status.ts';
+
+export const MARK_SENT_USAGE =
+  'Usage: `/campaign sent MESSAGE SMSID [SMSID ...]`: MESSAGE is the number shown on the card in review, SMSID the id of its SMS in the provider\'s log (one per bubble that went).';
+
+/** A provider's message id: letters, digits, '-' and '_' (Twilio's are SM + 32 hex digits). */
+const PROVIDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The provider's list is by date; its clock and ours may differ by a little. */
+const CLOCK_SLACK_MS = 5 * 60_000;
+
+interface ReviewMessage {
+  id: number;
+  campaign_id: number;
+  batch_id: number | null;
+  phone: string;
+  body: string;
+  status: string;
+  attempts: number;
+  /** The earlier of when it was written (the database's clock) and its last attempt (the app's): no SMS of it is older. */
+  since: Date;
+  customer_name: string | null;
+}
+
+export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor: Actor, words: string[]): Promise<{ message: string }> {
+  const [idText, ...sids] = words;
+  if (!idText || sids.length === 0) throw new AppError('invalid', MARK_SENT_USAGE);
+  const id = Number(idText.replace(/^#/, ''));
+  if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('invalid', `"${idText}" is not a message number. ${MARK_SENT_USAGE}`);
+  const bad = sids.find((s) => !PROVIDER_ID.test(s));
+  if (bad !== undefined) throw new AppError('invalid', `"${bad.slice(0, 40)}" is not an SMS id (the provider's look like SM followed by 32 letters and digits). ${MARK_SENT_USAGE}`);
+  if (new Set(sids).size < sids.length) throw new AppError('invalid', 'The same SMS id is given twice: give each SMS of the message once.');
+
+  const m = await reviewMessage(ctx, id);
+  const bubbles = splitBubbles(m.body);
+  if (sids.length > bubbles.length) {
+    throw new AppError('invalid', `Message ${id} is ${bubbles.length === 1 ? 'one SMS' : `${bubbles.length} SMS`}, and ${sids.length} ids were given.`);
+  }
+  // Asked outside any transaction: the provider may be slow, and nothing here is locked meanwhile.
+  const listed = await sms.listSent(m.phone, new Date(m.since.getTime() - CLOCK_SLACK_MS));
+  const found = matchListed(m, bubbles, sids, listed);
+
+  const now = ctx.clock.now();
+  const failedCampaigns = await ctx.db.tx(async (c) => {
+    // Two people recording one SMS for two messages take turns (the second finds it taken);
+    // two recording one message both reach its row, which the second finds sent.
+    await lockProviderIds(c, sids);
+    const owner = await otherOwnerOf(c, m.phone, id, sids);
+    if (owner) throw new AppError('conflict', `SMS ${owner.sid} is message ${owner.id}'s already: nothing was recorded. Check the id in the provider's log.`);
+    const moved = await transitionMessage(c, {
+      id, from: 'needs_review', to: 'sent', attempts: m.attempts, actor: actor.name, surface: actor.surface, action: 'recorded_sent_by_hand',
+      note: { providerMessageIds: sids },
+      set: {
+        provider_message_id: sids[0], extra_provider_ids: sids.slice(1), provider: sms.name, sent_at: found[0]!.dateCreated,
+        last_error: sids.length < bubbles.length ? `${actor.name} recorded ${sids.length} of its ${bubbles.length} bubbles as sent` : null,
+      },
+    });
+    if (!moved.ok) throw new AppError('conflict', `Message ${id} is ${moved.status?.replace('_', ' ') ?? 'gone'} now: nothing was recorded.`);
+    // The provider may already know the outcome, and status callbacks for these ids may have come first.
+    if (found[0]!.status === 'delivered') {
+      await transitionMessage(c, { id, from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now } });
+    }
+    const failed = await applyEarlyStatuses(c, ctx, sids.slice(0, 1));
+    await enqueueCoalescedCards(c, [{ id, batchId: m.batch_id }], now);
+    await enqueueProgress(c, [m.batch_id], now);
+    await postToThread(c, ctx.config, {
+      campaignId: m.campaign_id,
+      batchId: m.batch_id,
+      key: `sent:manual:${id}`,
+      message: {
+        title: 'Recorded as sent (by hand)',
+        text: `${actor.name} recorded message ${id} to ${m.customer_name ?? 'a customer'} (${maskPhone(m.phone)}) as sent, from the provider's log (${sids.join(', ')}). It will not be sent again.`,
+        tone: 'info',
+      },
+    });
+    return failed;
+  }).catch((e: unknown) => {
+    // Reconciliation attributed one of these SMS to another message meanwhile (it does not take turns on the id).
+    if ((e as { code?: string }).code === '23505') throw new AppError('conflict', `One of these SMS ids (${sids.join(', ')}) was just recorded as another message's: nothing was recorded.`);
+    throw e;
+  });
+  for (const campaignId of failedCampaigns) await ctx.db.tx((c) => enforceErrorBudget(c, ctx, campaignId));
+  const partial = sids.length < bubbles.length ? ` (${sids.length} of its ${bubbles.length} bubbles)` : '';
+  return { message: `Message ${id} to ${maskPhone(m.phone)} is recorded as sent${partial}: it will not be sent again.` };
+}
+
+/** The message, if it may be recorded as sent: in review, after an attempt of ours. */
+async function reviewMessage(ctx: AppContext, id: number): Promise<ReviewMessage> {
+  const { rows } = await ctx.db.pool.query<ReviewMessage>(
+    `SELECT m.id, m.campaign_id, m.batch_id, m.phone, m.body, m.status, m.attempts, least(m.created_at, coalesce(m.last_attempt_at, m.created_at)) AS since, cu.name AS customer_name
+     FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id WHERE m.id = $1`,
+    [id],
+  );
+  const m = rows[0];
+  if (!m) throw new AppError('not_found', `There is no message ${id}: use the number shown on the card in review.`);
+  if (m.status !== 'needs_review') {
+    throw new AppError('conflict', `Message ${id} is ${m.status.replace('_', ' ')}: only a message in review can be recorded as sent by hand.`);
+  }
+  if (m.attempts === 0) {
+    throw new AppError('conflict', `Message ${id} was never sent by smsops (it is in review before any attempt): approve it to send it, or reject it.`);
+  }
+  return { ...m, id: Number(m.id), campaign_id: Number(m.campaign_id), batch_id: m.batch_id === null ? null : Number(m.batch_id) };
+}
+
+/** Another message to `phone` that holds one of these SMS ids (the provider's list is per number, so only those can). */
+async function otherOwnerOf(q: Queryable, phone: string, exceptId: number, sids: string[]): Promise<{ id: number; sid: string } | null> {
+  const { rows } = await q.query<{ id: number; pids: string[] }>(
+    `SELECT id, array_prepend(provider_message_id, extra_provider_ids) AS pids FROM campaign_messages
+     WHERE phone = $1 AND id <> $2 AND (provider_message_id = ANY($3::text[]) OR extra_provider_ids && $3::text[])`,
+    [phone, exceptId, sids],
+  );
+  const r = rows[0];
+  return r ? { id: Number(r.id), sid: sids.find((s) => r.pids.includes(s))! } : null;
+}
+
+/** Each id's SMS in the provider's list of the number, checked; in the order given. */
+function matchListed(m: ReviewMessage, bubbles: string[], sids: string[], listed: ProviderMessage[]): ProviderMessage[] {
+  const masked = maskPhone(m.phone);
+  const usedBubbles = new Set<number>();
+  return sids.map((sid) => {
+    const l = listed.find((x) => x.providerMessageId === sid);
+    if (!l) throw new AppError('not_found', `The provider has no SMS ${sid} to ${masked} since message ${m.id} was written: check the id and the number in its log.`);
+    if (l.direction === 'outbound-reply') throw new AppError('conflict', `SMS ${sid} is an automatic answer to an SMS from ${masked}, not a campaign message.`);
+    if (l.body.startsWith(TEST_SEND_PREFIX)) throw new AppError('conflict', `SMS ${sid} is a test send, not this message.`);
+    // A provider that keeps no text (content retention) lists none: the number and the time are all there is.
+    if (l.body === '') return l;
+    const bubble = bubbles.findIndex((b, i) => !usedBubbles.has(i) && sameSmsText(l.body, b));
+    if (bubble < 0) throw new AppError('conflict', `SMS ${sid} has another text than message ${m.id}: check the id in the provider's log.`);
+    usedBubbles.add(bubble);
+    return l;
+  });
+}

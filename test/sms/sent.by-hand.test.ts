@@ -1,0 +1,190 @@
+/**
+ * A message in review that did go out, recorded by a person from the provider's log:
+ * `/campaign sent MESSAGE SMSID`. Reconciliation sends two same-text messages to one number
+ * to review when only one SMS is there; the manager finds the SMS in Twilio's log and says
+ * whose it is. The id is checked at the provider (the real `twilio` client against the local
+ * Twilio peer) before anything is recorded, and nothing goes out again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/bot/actor.ts';
+import { loadCard } from '../../src/bot/cards.ts';
+import { runCampaignCommand } from '../../src/bot/commands.ts';
+import type { Database } from '../../src/db/database.ts';
+import { auditFor } from '../../src/db/queries/audit.ts';
+import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { createSmsProvider } from '../../src/sms/index.ts';
+import type { SmsProvider } from '../../src/sms/provider.ts';
+import { TEST_SEND_PREFIX } from '../../src/sms/providerText.ts';
+import { handleStatusCallback } from '../../src/sms/status.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage, nextPhone } from '../support/fixtures.ts';
+import { TwilioPeer } from '../peers/twilio.ts';
+import { statusOf, testContext } from '../scheduler/support.ts';
+
+const SID = 'AC00000000000000000000000000000003';
+const TOKEN = 'peer-auth-token';
+const BODY = 'Hi Robin, we miss you at Bean There: 10% off this week. Reply STOP to opt out';
+const dana: Actor = { id: 'UDANA', name: 'Dana', surface: 'slack', isApprover: true };
+const sam: Actor = { id: 'USAM', name: 'Sam', surface: 'slack', isApprover: false };
+
+describe.each(engines)('a message in review recorded as sent by hand, on %s', (engine) => {
+  let db: Database;
+  let ctx: ReturnType<typeof testContext>;
+  let peer: TwilioPeer;
+  let sms: SmsProvider;
+  let n = 0;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
+    ctx = testContext(db, {
+      TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: 'MG0003', TWILIO_API_URL: peer.url,
+      PUBLIC_URL: 'https://smsops.example.com', RECIPIENT_QUIET_HOURS: 'off',
+    });
+    sms = createSmsProvider(ctx);
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    await db?.close();
+  });
+
+  const command = (actor: Actor, text: string) => runCampaignCommand(ctx, actor, { text, channel: 'console' });
+  const sentTo = (phone: string) => peer.messages.filter((m) => m.to === phone && m.direction === 'outbound-api');
+  const posts = async (title: string) =>
+    (await db.pool.query<{ text: string }>(`SELECT payload->'message'->>'text' AS text FROM chat_outbox WHERE payload->'message'->>'title' = $1 ORDER BY id`, [title])).rows.map((r) => r.text);
+
+  /** Messages to one number whose senders died after the claim; `went` of them reached Twilio. */
+  async function orphans(bodies: string[], went: number[]) {
+    const c = await insertCustomer(db.pool, { name: `Robin ${++n}`, timezone: 'America/Los_Angeles', state: 'CA' });
+    const ids: number[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const campaignId = await insertCampaign(db.pool, { name: `byhand-${engine}-${n}-${i}` });
+      const id = await insertMessage(db.pool, { campaignId, batchId: await insertBatch(db.pool, campaignId), status: 'approved', phone: c.phone, customerId: c.id, body });
+      await db.pool.query(`UPDATE campaign_messages SET status = 'sending', attempts = 1, last_attempt_at = $2 WHERE id = $1`, [id, ctx.clock.now()]);
+      ids.push(id);
+    }
+    const sids: string[] = [];
+    for (const i of went) sids.push((await sms.send({ to: c.phone, body: bodies[i]!, messageId: ids[i]! })).providerMessageId);
+    return { ...c, ids, sids };
+  }
+
+  /** Past the lease (sending -> unknown), then past the settle time (looked up at Twilio). */
+  async function reconcile() {
+    const d = new Dispatcher(ctx, sms, { settleMs: 30_000, bubbleGapMs: 0 });
+    ctx.clock.advance(6 * 60_000);
+    await d.reconcileOnce();
+    ctx.clock.advance(31_000);
+    await d.reconcileOnce();
+  }
+
+  it('two same-text messages, one SMS: the card shows the command; recorded, it is sent with that SMS, the other stays in review, nothing goes again', async () => {
+    const c = await orphans([BODY, BODY], [0]);
+    await reconcile();
+    for (const id of c.ids) expect((await statusOf(db, id)).status).toBe('needs_review');
+    const card = await loadCard(db.pool, ctx, c.ids[1]!);
+    expect(card.statusLine).toMatch(new RegExp(`If the provider's log shows it went: /campaign sent ${c.ids[1]} SMSID$`));
+
+    // The manager finds one SMS in the log and decides it was the second message's.
+    const reply = await command(dana, `sent ${c.ids[1]} ${c.sids[0]}`);
+    expect(reply.text).toBe(`Message ${c.ids[1]} to ${c.phone.slice(0, 5)}***${c.phone.slice(-4)} is recorded as sent: it will not be sent again.`);
+    expect(await statusOf(db, c.ids[1]!)).toMatchObject({ status: 'sent', provider_message_id: c.sids[0], extra_provider_ids: [], last_error: null });
+    expect((await statusOf(db, c.ids[0]!)).status).toBe('needs_review');
+    expect((await auditFor(db.pool, 'message', c.ids[1]!)).map((a) => [a.actor, a.action]).at(-1)).toEqual(['Dana', 'recorded_sent_by_hand']);
+    expect((await posts('Recorded as sent (by hand)')).at(-1)).toBe(
+      `Dana recorded message ${c.ids[1]} to Robin ${n} (${c.phone.slice(0, 5)}***${c.phone.slice(-4)}) as sent, from the provider's log (${c.sids[0]}). It will not be sent again.`,
+    );
+
+    // The same SMS cannot be the other message's too.
+    expect((await command(dana, `sent ${c.ids[0]} ${c.sids[0]}`)).text).toBe(`SMS ${c.sids[0]} is message ${c.ids[1]}'s already: nothing was recorded. Check the id in the provider's log.`);
+    expect((await statusOf(db, c.ids[0]!)).status).toBe('needs_review');
+    // Nothing more went out, and the recorded message is not due.
+    await new Dispatcher(ctx, sms, { bubbleGapMs: 0 }).sendDue();
+    expect(sentTo(c.phone)).toHaveLength(1);
+  });
+
+  it('a text Twilio did not keep: the id is enough; a delivery reported before it was recorded is applied', async () => {
+    peer.keptText = 'discarded';
+    try {
+      const c = await orphans([BODY], [0]);
+      await reconcile();
+      expect((await statusOf(db, c.ids[0]!)).status).toBe('needs_review');
+      await handleStatusCallback(ctx, { providerMessageId: c.sids[0]!, status: 'delivered' });
+      expect((await command(dana, `sent ${c.ids[0]} ${c.sids[0]}`)).text).toMatch(/is recorded as sent: it will not be sent again\.$/);
+      expect(await statusOf(db, c.ids[0]!)).toMatchObject({ status: 'delivered', provider_message_id: c.sids[0] });
+    } finally {
+      peer.keptText = 'as_sent';
+    }
+  });
+
+  it('a message of two bubbles takes both ids, in any order', async () => {
+    const body = 'Hi Robin, we miss you![BUBBLE]10% off this week. Reply STOP to opt out';
+    const c = await orphans([body], []);
+    const first = await sms.send({ to: c.phone, body: 'Hi Robin, we miss you!', messageId: c.ids[0]! });
+    const second = await sms.send({ to: c.phone, body: '10% off this week. Reply STOP to opt out', messageId: c.ids[0]! });
+    // Sent again and again without being found: after the last attempt it waits for a person.
+    await db.pool.query(`UPDATE campaign_messages SET status = 'needs_review', attempts = 3, last_error = 'not found' WHERE id = $1`, [c.ids[0]]);
+    expect((await command(dana, `sent ${c.ids[0]} ${second.providerMessageId} ${first.providerMessageId}`)).text).toMatch(/is recorded as sent: it will not be sent again\.$/);
+    expect(await statusOf(db, c.ids[0]!)).toMatchObject({ status: 'sent', provider_message_id: second.providerMessageId, extra_provider_ids: [first.providerMessageId] });
+  });
+
+  it('refuses, changing nothing, an id the provider does not have for the number, of another text, a test send, an automatic answer, or a message not in review', async () => {
+    const c = await orphans([BODY], [0]);
+    await reconcile();
+    const id = c.ids[0]!;
+    // Reconciliation found the one SMS: sent. Put it back in review, as if it had not been listed in time.
+    await db.pool.query(`UPDATE campaign_messages SET status = 'needs_review', provider_message_id = NULL, last_error = 'not found' WHERE id = $1`, [id]);
+    const other = await sms.send({ to: c.phone, body: 'Hi Robin, your table is ready', messageId: 0 });
+    const test = await sms.send({ to: c.phone, body: TEST_SEND_PREFIX + BODY });
+    peer.answer(c.phone, BODY);
+    const answer = peer.messages.at(-1)!.sid;
+    const elsewhere = await sms.send({ to: nextPhone(), body: BODY });
+    const masked = `${c.phone.slice(0, 5)}***${c.phone.slice(-4)}`;
+
+    expect((await command(sam, `sent ${id} ${c.sids[0]}`)).text).toBe('Sorry Sam, only approvers can run `/campaign sent`.');
+    expect((await command(dana, 'sent')).text).toMatch(/^Usage: `\/campaign sent MESSAGE SMSID/);
+    expect((await command(dana, `sent ${id}`)).text).toMatch(/^Usage: `\/campaign sent MESSAGE SMSID/);
+    expect((await command(dana, `sent abc ${c.sids[0]}`)).text).toMatch(/^"abc" is not a message number\./);
+    expect((await command(dana, `sent ${id} <script>`)).text).toMatch(/^"<script>" is not an SMS id/);
+    expect((await command(dana, `sent ${id} ${c.sids[0]} ${c.sids[0]}`)).text).toBe('The same SMS id is given twice: give each SMS of the message once.');
+    expect((await command(dana, `sent ${id} ${c.sids[0]} ${other.providerMessageId}`)).text).toBe(`Message ${id} is one SMS, and 2 ids were given.`);
+    expect((await command(dana, `sent 99999999 ${c.sids[0]}`)).text).toBe('There is no message 99999999: use the number shown on the card in review.');
+    expect((await command(dana, `sent ${id} SM${'0'.repeat(32)}`)).text).toBe(`The provider has no SMS SM${'0'.repeat(32)} to ${masked} since message ${id} was written: check the id and the number in its log.`);
+    expect((await command(dana, `sent ${id} ${elsewhere.providerMessageId}`)).text).toMatch(/^The provider has no SMS .+ to \+1\d{3}\*\*\*\d{4} since message/);
+    expect((await command(dana, `sent ${id} ${other.providerMessageId}`)).text).toBe(`SMS ${other.providerMessageId} has another text than message ${id}: check the id in the provider's log.`);
+    expect((await command(dana, `sent ${id} ${test.providerMessageId}`)).text).toBe(`SMS ${test.providerMessageId} is a test send, not this message.`);
+    expect((await command(dana, `sent ${id} ${answer}`)).text).toBe(`SMS ${answer} is an automatic answer to an SMS from ${masked}, not a campaign message.`);
+    expect(await statusOf(db, id)).toMatchObject({ status: 'needs_review', provider_message_id: null });
+
+    const campaignId = await insertCampaign(db.pool, { name: `byhand-${engine}-approved-${n}` });
+    const approved = await insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone });
+    expect((await command(dana, `sent ${approved} ${c.sids[0]}`)).text).toBe(`Message ${approved} is approved: only a message in review can be recorded as sent by hand.`);
+    const late = await insertMessage(db.pool, { campaignId: await insertCampaign(db.pool, { name: `byhand-${engine}-late-${n}` }), status: 'needs_review', phone: c.phone });
+    expect((await command(dana, `sent ${late} ${c.sids[0]}`)).text).toBe(
+      `Message ${late} was never sent by smsops (it is in review before any attempt): approve it to send it, or reject it.`,
+    );
+    expect((await loadCard(db.pool, ctx, late)).statusLine).not.toMatch(/campaign sent/);
+
+    // The right id still works after all that.
+    expect((await command(dana, `sent ${id} ${c.sids[0]}`)).text).toMatch(/is recorded as sent/);
+    expect(sentTo(c.phone).filter((m) => m.body === BODY)).toHaveLength(1);
+  });
+
+  it('two managers at once: on one message, one records it; one SMS for two messages, one of them gets it', async () => {
+    const c = await orphans([BODY, BODY], [0]);
+    await reconcile();
+    const lee: Actor = { ...dana, id: 'ULEE', name: 'Lee' };
+    const same = await Promise.all([command(dana, `sent ${c.ids[0]} ${c.sids[0]}`), command(lee, `sent ${c.ids[0]} ${c.sids[0]}`)]);
+    // The second finds it sent when it reads the message, or when it reaches the row.
+    expect(same.filter((r) => /is recorded as sent/.test(r.text))).toHaveLength(1);
+    expect(same.filter((r) => new RegExp(`^Message ${c.ids[0]} is sent( now: nothing was recorded|: only a message in review can be recorded as sent by hand)\\.$`).test(r.text))).toHaveLength(1);
+    expect((await auditFor(db.pool, 'message', c.ids[0]!)).filter((a) => a.action === 'recorded_sent_by_hand')).toHaveLength(1);
+    expect((await posts('Recorded as sent (by hand)')).filter((t) => t.includes(`message ${c.ids[0]} `))).toHaveLength(1);
+
+    const d = await orphans([BODY, BODY], [0]);
+    await reconcile();
+    const split = await Promise.all([command(dana, `sent ${d.ids[0]} ${d.sids[0]}`), command(lee, `sent ${d.ids[1]} ${d.sids[0]}`)]);
+    expect(split.filter((r) => /is recorded as sent/.test(r.text))).toHaveLength(1);
+    expect(split.filter((r) => /is message \d+'s already: nothing was recorded/.test(r.text))).toHaveLength(1);
+    const statuses = [(await statusOf(db, d.ids[0]!)).status, (await statusOf(db, d.ids[1]!)).status].sort();
+    expect(statuses).toEqual(['needs_review', 'sent']);
+  });
+});
