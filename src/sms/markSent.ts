@@ -5,28 +5,42 @@
  * not found after the last attempt). The person checks the provider's log. Approving sends
  * it again, and rejecting leaves a message that went counted as never sent. This records it
  * as sent with the SMS ids from the log. Each id is checked at the provider first: an SMS to
- * this number, sent since the message was written, not an answer to an inbound SMS or a test
- * send, not already another message's, and of this message's text when the provider kept the text.
- * Audited, with a post in the batch's thread.
+ * this number, sent since the message was written, that did not fail there, not an answer to
+ * an inbound SMS or a test send, not already another message's nor possibly that of another
+ * message to the number still being sent or reconciled, and of this message's text when the
+ * provider kept the text. Audited, with a post in the batch's thread.
  */
 import type { Actor } from '../bot/actor.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
 import { transitionMessage } from '../db/queries/transition.ts';
 import { maskPhone } from '../domain/phone.ts';
-import { AppError } from '../errors.ts';
+import { AppError, coerceError } from '../errors.ts';
 import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
+import { testSendIdsAmong } from '../scheduler/controls.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
+import { reconcilingTo } from '../scheduler/queries.ts';
 import { splitBubbles } from './bubbles.ts';
 import type { ProviderMessage, SmsProvider } from './provider.ts';
 import { sameSmsText, TEST_SEND_PREFIX } from './providerText.ts';
-import { applyEarlyStatuses, lockProviderIds } from './status.ts';
+import { applyDeliveryStatus, applyEarlyStatuses, lockProviderIds } from './status.ts';
 
 export const MARK_SENT_USAGE =
   'Usage: `/campaign sent MESSAGE SMSID [SMSID ...]`: MESSAGE is the number shown on the card in review, SMSID the id of its SMS in the provider\'s log (one per bubble that went).';
 
 /** A provider's message id: letters, digits, '-' and '_' (Twilio's are SM + 32 hex digits). */
 const PROVIDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A message number as cards show it (not 1e1 or 0x0a, which Number() would also read). */
+const MESSAGE_NUMBER = /^#?\d{1,15}$/;
+
+/** Provider statuses of an SMS that did not go out (Twilio's words). */
+const NEVER_WENT = ['failed', 'canceled'];
+
+/** Input echoed in a reply: short, whatever was pasted. */
+function clipped(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
 
 /** The provider's list is by date; its clock and ours may differ by a little. */
 const CLOCK_SLACK_MS = 5 * 60_000;
@@ -47,10 +61,10 @@ interface ReviewMessage {
 export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor: Actor, words: string[]): Promise<{ message: string }> {
   const [idText, ...sids] = words;
   if (!idText || sids.length === 0) throw new AppError('invalid', MARK_SENT_USAGE);
+  if (!MESSAGE_NUMBER.test(idText)) throw new AppError('invalid', `"${clipped(idText)}" is not a message number. ${MARK_SENT_USAGE}`);
   const id = Number(idText.replace(/^#/, ''));
-  if (!Number.isSafeInteger(id) || id <= 0) throw new AppError('invalid', `"${idText}" is not a message number. ${MARK_SENT_USAGE}`);
   const bad = sids.find((s) => !PROVIDER_ID.test(s));
-  if (bad !== undefined) throw new AppError('invalid', `"${bad.slice(0, 40)}" is not an SMS id (the provider's look like SM followed by 32 letters and digits). ${MARK_SENT_USAGE}`);
+  if (bad !== undefined) throw new AppError('invalid', `"${clipped(bad)}" is not an SMS id (the provider's look like SM followed by 32 letters and digits). ${MARK_SENT_USAGE}`);
   if (new Set(sids).size < sids.length) throw new AppError('invalid', 'The same SMS id is given twice: give each SMS of the message once.');
 
   const m = await reviewMessage(ctx, id);
@@ -59,7 +73,12 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
     throw new AppError('invalid', `Message ${id} is ${bubbles.length === 1 ? 'one SMS' : `${bubbles.length} SMS`}, and ${sids.length} ids were given.`);
   }
   // Asked outside any transaction: the provider may be slow, and nothing here is locked meanwhile.
-  const listed = await sms.listSent(m.phone, new Date(m.since.getTime() - CLOCK_SLACK_MS));
+  let listed: ProviderMessage[];
+  try {
+    listed = await sms.listSent(m.phone, new Date(m.since.getTime() - CLOCK_SLACK_MS));
+  } catch (e) {
+    throw new AppError('unavailable', `Could not check with the provider (${coerceError(e).message.slice(0, 200)}): nothing was recorded. Try again in a minute.`);
+  }
   const found = matchListed(m, bubbles, sids, listed);
 
   const now = ctx.clock.now();
@@ -69,6 +88,19 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
     await lockProviderIds(c, sids);
     const owner = await otherOwnerOf(c, m.phone, id, sids);
     if (owner) throw new AppError('conflict', `SMS ${owner.sid} is message ${owner.id}'s already: nothing was recorded. Check the id in the provider's log.`);
+    const tests = await testSendIdsAmong(c, m.phone, sids);
+    if (tests.size) throw new AppError('conflict', `SMS ${[...tests].join(', ')} ${tests.size === 1 ? 'is a test send' : 'are test sends'}, not this message.`);
+    // Another message to the number whose outcome is open may own the SMS: its sender may be
+    // about to record it, or reconciliation to find it. Recording it here would leave that
+    // message looking absent, and send it again. (Any text matches a text the provider did not keep.)
+    const { open } = await reconcilingTo(c, m.phone, id);
+    const rival = open.find((r) => found.some((l) => l.body === '' || splitBubbles(r.body).some((b) => sameSmsText(l.body, b))));
+    if (rival) {
+      throw new AppError(
+        'conflict',
+        `Message ${rival.id} to the same number is ${rival.status === 'sending' ? 'being sent' : 'being reconciled with the provider'}, and this SMS may be its own: nothing was recorded. Try again in a few minutes, once it is settled.`,
+      );
+    }
     const moved = await transitionMessage(c, {
       id, from: 'needs_review', to: 'sent', attempts: m.attempts, actor: actor.name, surface: actor.surface, action: 'recorded_sent_by_hand',
       note: { providerMessageIds: sids },
@@ -78,11 +110,10 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
       },
     });
     if (!moved.ok) throw new AppError('conflict', `Message ${id} is ${moved.status?.replace('_', ' ') ?? 'gone'} now: nothing was recorded.`);
-    // The provider may already know the outcome, and status callbacks for these ids may have come first.
-    if (found[0]!.status === 'delivered') {
-      await transitionMessage(c, { id, from: 'sent', to: 'delivered', actor: 'provider', surface: 'sms', set: { delivered_at: now } });
-    }
+    // The provider may already know the outcome (delivered, undelivered), and status callbacks for these ids may have come first.
     const failed = await applyEarlyStatuses(c, ctx, sids.slice(0, 1));
+    const listedOutcome = await applyDeliveryStatus(c, ctx, sids[0]!, found[0]!.status);
+    if (listedOutcome !== null && found[0]!.status !== 'delivered') failed.add(listedOutcome);
     await enqueueCoalescedCards(c, [{ id, batchId: m.batch_id }], now);
     await enqueueProgress(c, [m.batch_id], now);
     await postToThread(c, ctx.config, {
@@ -144,6 +175,9 @@ function matchListed(m: ReviewMessage, bubbles: string[], sids: string[], listed
     if (!l) throw new AppError('not_found', `The provider has no SMS ${sid} to ${masked} since message ${m.id} was written: check the id and the number in its log.`);
     if (l.direction === 'outbound-reply') throw new AppError('conflict', `SMS ${sid} is an automatic answer to an SMS from ${masked}, not a campaign message.`);
     if (l.body.startsWith(TEST_SEND_PREFIX)) throw new AppError('conflict', `SMS ${sid} is a test send, not this message.`);
+    if (NEVER_WENT.includes(l.status)) {
+      throw new AppError('conflict', `SMS ${sid} ${l.status} at the provider: it never reached the phone, so nothing was recorded. Approve the message to send it again, or reject it.`);
+    }
     // A provider that keeps no text (content retention) lists none: the number and the time are all there is.
     if (l.body === '') return l;
     const bubble = bubbles.findIndex((b, i) => !usedBubbles.has(i) && sameSmsText(l.body, b));

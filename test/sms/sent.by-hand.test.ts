@@ -3,7 +3,9 @@
  * `/campaign sent MESSAGE SMSID`. Reconciliation sends two same-text messages to one number
  * to review when only one SMS is there; the manager finds the SMS in Twilio's log and says
  * whose it is. The id is checked at the provider (the real `twilio` client against the local
- * Twilio peer) before anything is recorded, and nothing goes out again.
+ * Twilio peer) before anything is recorded, and nothing goes out again: not an SMS that failed
+ * there, a test send, an automatic answer, another message's, or one that another message to
+ * the number still being sent or reconciled may own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/bot/actor.ts';
@@ -13,6 +15,7 @@ import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { createSmsProvider } from '../../src/sms/index.ts';
+import { recordSentByHand } from '../../src/sms/markSent.ts';
 import type { SmsProvider } from '../../src/sms/provider.ts';
 import { TEST_SEND_PREFIX } from '../../src/sms/providerText.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
@@ -33,13 +36,14 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
   let peer: TwilioPeer;
   let sms: SmsProvider;
   let n = 0;
+  const env = () => ({
+    TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: 'MG0003', TWILIO_API_URL: peer.url,
+    PUBLIC_URL: 'https://smsops.example.com', RECIPIENT_QUIET_HOURS: 'off',
+  });
   beforeAll(async () => {
     db = await openTestDatabase(engine);
     peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
-    ctx = testContext(db, {
-      TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_MESSAGING_SERVICE_SID: 'MG0003', TWILIO_API_URL: peer.url,
-      PUBLIC_URL: 'https://smsops.example.com', RECIPIENT_QUIET_HOURS: 'off',
-    });
+    ctx = testContext(db, env());
     sms = createSmsProvider(ctx);
   });
   afterAll(async () => {
@@ -65,6 +69,20 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     const sids: string[] = [];
     for (const i of went) sids.push((await sms.send({ to: c.phone, body: bodies[i]!, messageId: ids[i]! })).providerMessageId);
     return { ...c, ids, sids };
+  }
+
+  /** A message to a new customer, put in `status` after one attempt of ours (now). */
+  async function message(status: 'needs_review' | 'sending', opts: { phone?: string; customerId?: number; body?: string } = {}) {
+    const c = opts.phone ? { id: opts.customerId!, phone: opts.phone } : await insertCustomer(db.pool, { name: `Robin ${++n}`, timezone: 'America/Los_Angeles', state: 'CA' });
+    const name = `review-${engine}-${++n}`;
+    const campaignId = await insertCampaign(db.pool, { name });
+    const id = await insertMessage(db.pool, { campaignId, batchId: await insertBatch(db.pool, campaignId), status: 'approved', phone: c.phone, customerId: c.id, body: opts.body ?? BODY });
+    await db.pool.query(
+      `UPDATE campaign_messages SET status = $2, attempts = 1, last_attempt_at = $3,
+              last_error = CASE WHEN $2 = 'needs_review' THEN 'not found at the provider after 1 attempts' END WHERE id = $1`,
+      [id, status, ctx.clock.now()],
+    );
+    return { id, campaignId, name, phone: c.phone, customerId: c.id };
   }
 
   /** Past the lease (sending -> unknown), then past the settle time (looked up at Twilio). */
@@ -186,5 +204,92 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     expect(split.filter((r) => /is message \d+'s already: nothing was recorded/.test(r.text))).toHaveLength(1);
     const statuses = [(await statusOf(db, d.ids[0]!)).status, (await statusOf(db, d.ids[1]!)).status].sort();
     expect(statuses).toEqual(['needs_review', 'sent']);
+  });
+
+  // Its callback lost (which is why it came back for review), the list is all that says it failed.
+  it('an SMS the provider lists as failed is not recorded as a message that went', async () => {
+    const a = await message('needs_review');
+    const x = await sms.send({ to: a.phone, body: BODY, messageId: a.id });
+    // Twilio lists it with status 'failed' (e.g. carrier rejected; its callback was lost, which is why it came back for review).
+    const failing: SmsProvider = {
+      name: sms.name,
+      send: (m) => sms.send(m),
+      listSent: async (to, since) => (await sms.listSent(to, since)).map((l) => (l.providerMessageId === x.providerMessageId ? { ...l, status: 'failed' } : l)),
+    };
+    const reply = await recordSentByHand(ctx, failing, dana, [String(a.id), x.providerMessageId]).then((r) => r.message, (e: Error) => e.message);
+    expect(['failed', 'needs_review']).toContain((await statusOf(db, a.id)).status);
+    expect(reply).toMatch(/failed/);
+  });
+
+  // Taken for A, B's SMS would leave B looking absent at reconciliation, and B would go again.
+  it('an SMS that a message being sent to the same number may own is refused, and nothing goes twice', async () => {
+    const a = await message('needs_review');
+    const b = await message('sending', { phone: a.phone, customerId: a.customerId });
+    // B's sender got its SMS accepted and has not recorded it yet.
+    const x = await sms.send({ to: a.phone, body: BODY, messageId: b.id });
+    const reply = await command(dana, `sent ${a.id} ${x.providerMessageId}`);
+
+    // B's sender dies; reconciliation looks for B's SMS, then the dispatcher runs.
+    const d = new Dispatcher(ctx, sms, { settleMs: 30_000, bubbleGapMs: 0 });
+    ctx.clock.advance(6 * 60_000);
+    await d.reconcileOnce();
+    ctx.clock.advance(31_000);
+    await d.reconcileOnce();
+    await new Dispatcher(ctx, sms, { bubbleGapMs: 0 }).sendDue();
+
+    expect(sentTo(a.phone).filter((m) => m.body === BODY)).toHaveLength(1);
+    expect(reply.text).not.toMatch(/is recorded as sent/);
+    expect((await statusOf(db, a.id)).status).toBe('needs_review');
+  });
+
+  // No text kept, no [TEST] to see: the test send's audit row knows its id.
+  it('a test send is refused even when the provider keeps no text', async () => {
+    peer.keptText = 'discarded';
+    try {
+      const a = await message('needs_review');
+      expect((await command(dana, `test ${a.name} ${a.phone}`)).text).not.toMatch(/cannot|refus|not/i);
+      const testSid = sentTo(a.phone).at(-1)!.sid;
+      expect(sentTo(a.phone).at(-1)!.submitted.startsWith('[TEST] ')).toBe(true);
+
+      const reply = await command(dana, `sent ${a.id} ${testSid}`);
+      expect(reply.text).toBe(`SMS ${testSid} is a test send, not this message.`);
+      expect((await statusOf(db, a.id)).status).toBe('needs_review');
+    } finally {
+      peer.keptText = 'as_sent';
+    }
+  });
+
+  it('a provider that does not answer: the reply says nothing was recorded and to try again', async () => {
+    const a = await message('needs_review');
+    const x = await sms.send({ to: a.phone, body: BODY, messageId: a.id });
+    const down = testContext(db, { ...env(), TWILIO_API_URL: 'http://127.0.0.1:1' });
+    const reply = await runCampaignCommand(down, dana, { text: `sent ${a.id} ${x.providerMessageId}`, channel: 'console' });
+    expect((await statusOf(db, a.id)).status).toBe('needs_review');
+    expect(reply.text).toMatch(/nothing was recorded/i);
+    expect(reply.text).toMatch(/provider|Twilio/i);
+    expect(reply.text).not.toMatch(/campaign help/);
+  });
+
+  it('hostile MESSAGE text is not echoed back whole', async () => {
+    const reply = await command(dana, `sent ${'<!channel>'.repeat(300)} SM${'0'.repeat(32)}`);
+    expect(reply.text).toMatch(/is not a message number/);
+    expect(reply.text.length).toBeLessThan(600);
+  });
+
+  // Number() reads each as message 10.
+  it('a MESSAGE that is not written as a plain number is refused', async () => {
+    for (const odd of ['1e1', '0x0a', '0b1010']) {
+      expect((await command(dana, `sent ${odd} SM${'0'.repeat(32)}`)).text).toMatch(new RegExp(`^"${odd}" is not a message number`));
+    }
+  });
+
+  it('an id held as another message\'s second bubble is refused', async () => {
+    const a = await message('needs_review');
+    const x = await sms.send({ to: a.phone, body: BODY, messageId: a.id });
+    const campaignId = await insertCampaign(db.pool, { name: `review-${engine}-owner-${++n}` });
+    const owner = await insertMessage(db.pool, { campaignId, status: 'sent', phone: a.phone, body: `Hi![BUBBLE]${BODY}` });
+    await db.pool.query(`UPDATE campaign_messages SET extra_provider_ids = $2 WHERE id = $1`, [owner, [x.providerMessageId]]);
+    expect((await command(dana, `sent ${a.id} ${x.providerMessageId}`)).text).toBe(`SMS ${x.providerMessageId} is message ${owner}'s already: nothing was recorded. Check the id in the provider's log.`);
+    expect((await statusOf(db, a.id)).status).toBe('needs_review');
   });
 });
