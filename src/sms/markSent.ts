@@ -176,7 +176,7 @@ function matchListed(m: ReviewMessage, bubbles: string[], sids: string[], listed
     if (l.direction === 'outbound-reply') throw new AppError('conflict', `SMS ${sid} is an automatic answer to an SMS from ${masked}, not a campaign message.`);
     if (l.body.startsWith(TEST_SEND_PREFIX)) throw new AppError('conflict', `SMS ${sid} is a test send, not this message.`);
     if (NEVER_WENT.includes(l.status)) {
-      throw new AppError('conflict', `SMS ${sid} ${l.status} at the provider: it never reached the phone, so nothing was recorded. Approve the message to send it again, or reject it.`);
+      throw new AppError('conflict', `The provider lists SMS ${sid} as ${l.status}: it never reached the phone, so nothing was recorded. Approve the message to send it again, or reject it.`);
     }
     // A provider that keeps no text (content retention) lists none: the number and the time are all there is.
     if (l.body === '') return l;

@@ -27,6 +27,8 @@ export interface PeerMessage {
   direction: 'outbound-api' | 'outbound-reply';
   /** The text as it was posted (`body` is the text as kept and listed: see keptText). */
   submitted: string;
+  /** The status it is listed with: queued, until a test gives it its carrier's outcome. */
+  status?: string;
 }
 
 /** Twilio's Smart Encoding: a part of its documented table (quotes, apostrophes, dashes, fractions, spaces). */
@@ -191,7 +193,7 @@ export class TwilioPeer {
       from: m.from,
       messaging_service_sid: m.messagingServiceSid,
       body: m.body,
-      status: 'queued',
+      status: m.status ?? 'queued',
       num_segments: '1',
       direction: m.direction,
       date_created: date,

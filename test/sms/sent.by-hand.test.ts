@@ -15,7 +15,6 @@ import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { createSmsProvider } from '../../src/sms/index.ts';
-import { recordSentByHand } from '../../src/sms/markSent.ts';
 import type { SmsProvider } from '../../src/sms/provider.ts';
 import { TEST_SEND_PREFIX } from '../../src/sms/providerText.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
@@ -206,19 +205,21 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     expect(statuses).toEqual(['needs_review', 'sent']);
   });
 
-  // Its callback lost (which is why it came back for review), the list is all that says it failed.
-  it('an SMS the provider lists as failed is not recorded as a message that went', async () => {
+  // Its callback lost (which is why it came back for review), the list is all that says how it ended.
+  it('an SMS the provider lists as failed is refused; one listed undelivered is recorded, as undelivered', async () => {
     const a = await message('needs_review');
     const x = await sms.send({ to: a.phone, body: BODY, messageId: a.id });
-    // Twilio lists it with status 'failed' (e.g. carrier rejected; its callback was lost, which is why it came back for review).
-    const failing: SmsProvider = {
-      name: sms.name,
-      send: (m) => sms.send(m),
-      listSent: async (to, since) => (await sms.listSent(to, since)).map((l) => (l.providerMessageId === x.providerMessageId ? { ...l, status: 'failed' } : l)),
-    };
-    const reply = await recordSentByHand(ctx, failing, dana, [String(a.id), x.providerMessageId]).then((r) => r.message, (e: Error) => e.message);
-    expect(['failed', 'needs_review']).toContain((await statusOf(db, a.id)).status);
-    expect(reply).toMatch(/failed/);
+    peer.messages.find((m) => m.sid === x.providerMessageId)!.status = 'failed';
+    expect((await command(dana, `sent ${a.id} ${x.providerMessageId}`)).text).toBe(
+      `The provider lists SMS ${x.providerMessageId} as failed: it never reached the phone, so nothing was recorded. Approve the message to send it again, or reject it.`,
+    );
+    expect((await statusOf(db, a.id)).status).toBe('needs_review');
+
+    const b = await message('needs_review');
+    const y = await sms.send({ to: b.phone, body: BODY, messageId: b.id });
+    peer.messages.find((m) => m.sid === y.providerMessageId)!.status = 'undelivered';
+    expect((await command(dana, `sent ${b.id} ${y.providerMessageId}`)).text).toMatch(/is recorded as sent/);
+    expect(await statusOf(db, b.id)).toMatchObject({ status: 'undelivered', provider_message_id: y.providerMessageId, last_error: 'the carrier reported undelivered' });
   });
 
   // Taken for A, B's SMS would leave B looking absent at reconciliation, and B would go again.
