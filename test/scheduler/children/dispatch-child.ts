@@ -1,6 +1,6 @@
 /**
  * A scheduler process for the crash tests: runs the real dispatcher (claim, send through
- * a slow local outbox provider, record, reconcile) against the database in CHILD_DATABASE_URL.
+ * a slow local outbox provider, or Twilio's client against a peer, record, reconcile) against the database in CHILD_DATABASE_URL.
  * `--until-idle` exits 0 once nothing is left to send or settle; SIGTERM drains and exits 0.
  */
 import { systemClock } from '../../../src/clock.ts';
@@ -9,10 +9,17 @@ import { openPostgres } from '../../../src/db/database.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Dispatcher, sleep } from '../../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../../src/sms/outbox.ts';
+import { TwilioSmsProvider } from '../../../src/sms/twilio.ts';
 
 const db = await openPostgres(process.env.CHILD_DATABASE_URL!, silentLogger, 4);
 const ctx = { config: loadConfig({ LOG_LEVEL: 'silent' }), db, log: silentLogger, clock: systemClock };
-const sms = new OutboxSmsProvider(db.pool, systemClock, { latencyMs: Number(process.env.CHILD_LATENCY_MS ?? 40) });
+// CHILD_TWILIO_URL: the real twilio client against the test's Twilio peer (which adds the latency) instead of the outbox.
+const sms = process.env.CHILD_TWILIO_URL
+  ? new TwilioSmsProvider({
+      accountSid: process.env.CHILD_TWILIO_SID!, authToken: process.env.CHILD_TWILIO_TOKEN!, messagingServiceSid: 'MG0000000000000000000000000000000C',
+      apiUrl: process.env.CHILD_TWILIO_URL, statusCallbackUrl: 'https://smsops.example.com/twilio/status', timeoutMs: 5000,
+    })
+  : new OutboxSmsProvider(db.pool, systemClock, { latencyMs: Number(process.env.CHILD_LATENCY_MS ?? 40) });
 const dispatcher = new Dispatcher(ctx, sms, {
   batchSize: Number(process.env.CHILD_BATCH ?? 10),
   concurrency: 4,
