@@ -20,7 +20,7 @@ import type { OutboundSms, ProviderMessage, SentSms, SmsProvider } from '../src/
 /** Messages (and jobs) per run: `npx tsx bench/dispatch.ts [N]`. */
 export const N = Number(process.argv[2] ?? 20_000);
 const server = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-export const ALWAYS_OPEN = {
+const ALWAYS_OPEN = {
   businessHours: { start: 0, end: 0 }, businessDays: [1, 2, 3, 4, 5, 6, 7], recipientQuietHours: null,
   ratePerMinute: 10_000_000, ratePerHour: 10_000_000, ratePerDay: 10_000_000,
 };
