@@ -76,6 +76,7 @@ export function cardFromRow(ctx: AppContext, row: CardRow): CardModel {
     rationale: row.rationale,
     lint: Array.isArray(row.lint) ? row.lint : [],
     statusLine: statusLine(row, when),
+    statusHint: statusHint(row),
     actions: ACTIONS[row.status] ?? [],
   };
 }
@@ -105,11 +106,13 @@ function statusLine(r: CardRow, when: (d: Date | null) => string): string | null
     case 'needs_review':
       // Why it came back is what the person deciding must read (e.g. "the provider shows an
       // SMS with this text ... check the provider's log before approving any of them again").
-      // After an attempt it may have gone: the person who finds its SMS in the provider's log can say so.
-      return `Needs review: ${r.last_error?.trim() || 'its send slot passed'}${r.approved_by ? ` (approved by ${r.approved_by})` : ''}${
-        r.attempts > 0 ? `. If the provider's log shows it went: /campaign sent ${r.id} SMSID` : ''
-      }`;
+      return `Needs review: ${r.last_error?.trim() || 'its send slot passed'}${r.approved_by ? ` (approved by ${r.approved_by})` : ''}`;
   }
+}
+
+/** After an attempt, a message in review may have gone: the person who finds its SMS in the provider's log can say so. */
+function statusHint(r: CardRow): string | null {
+  return r.status === 'needs_review' && r.attempts > 0 ? `If the provider's log shows it went: /campaign sent ${r.id} SMSID` : null;
 }
 
 /** The customer facts the generator stored, as label/value pairs in display order. */

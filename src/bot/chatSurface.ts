@@ -46,6 +46,8 @@ export interface CardModel {
    * a message back in review, why (which may say its SMS could already have gone).
    */
   statusLine: string | null;
+  /** What a person can do about that state besides the buttons, e.g. record a message in review as sent. */
+  statusHint: string | null;
   actions: CardAction[];
 }
 

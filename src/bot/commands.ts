@@ -43,7 +43,7 @@ export const CAMPAIGN_HELP = [
   '• `settings NAME [key=value ...]` – show or change hours, caps, pacing (e.g. hours=10:00-18:00 per_hour=60)',
   '• `report [NAME]` – delivery, replies and opt-outs',
   '• `optout PHONE` or `optout reply:ID` – record an opt-out a customer asked for in their own words (cancels what is pending to them)',
-  '• `sent MESSAGE SMSID` – record a message in review as sent, when the provider\'s log shows its SMS (checked with the provider first)',
+  '• `sent MESSAGE SMSID [SMSID ...]` – record a message in review as sent, when the provider\'s log shows its SMS (its card shows the command; checked with the provider first)',
 ].join('\n');
 
 const MUTATING = new Set(['pause', 'resume', 'cancel', 'generate', 'test', 'settings', 'optout', 'sent']);

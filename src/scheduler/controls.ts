@@ -102,16 +102,6 @@ export async function cancelCampaign(
   });
 }
 
-/** Of these provider ids, those of test sends to `phone` (their audit rows keep them, whatever text the provider kept). */
-export async function testSendIdsAmong(q: Queryable, phone: string, providerIds: string[]): Promise<Set<string>> {
-  const { rows } = await q.query<{ pid: string }>(
-    `SELECT DISTINCT t.pid FROM audit_log a, jsonb_array_elements_text(a.after->'providerMessageIds') AS t(pid)
-     WHERE a.entity_type = 'campaign' AND a.action IN ('test_sent', 'test_send_failed') AND a.after->>'phone' = $1 AND t.pid = ANY($2::text[])`,
-    [phone, providerIds],
-  );
-  return new Set(rows.map((r) => r.pid));
-}
-
 /**
  * Sends one of the campaign's messages to a test number, marked "[TEST]", now (no pacing,
  * no business hours), but never to an opted-out number, nor to a customer's number without

@@ -32,7 +32,7 @@ import { maskPhone } from '../domain/phone.ts';
 import { splitBubbles } from '../sms/bubbles.ts';
 import { cancelPendingTo } from '../sms/inbound.ts';
 import { SmsSendError, type ProviderMessage, type SmsProvider } from '../sms/provider.ts';
-import { sameSmsText, TEST_SEND_PREFIX } from '../sms/providerText.ts';
+import { isTextOf, sameSmsText, TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { applyEarlyStatuses } from '../sms/status.ts';
 import { enforceErrorBudget } from './errorBudget.ts';
 import { dayBoundaries } from './plan.ts';
@@ -653,13 +653,13 @@ export class Dispatcher {
       // could record as sent one that never went, and send the other again. One still being
       // sent is waited for (its record will claim its SMS); the unresolved ones all go to a
       // person together (one left alone would take the SMS in the next step, owner or not).
-      const rivals = open.filter((r) => splitBubbles(r.body).some((b) => found.some((l) => sameSmsText(l.body, b))));
+      const rivals = open.filter((r) => found.some((l) => isTextOf(l.body, r.body)));
       // Not found by its text, yet the provider shows SMS to the number that nothing here
       // accounts for (no test send, no open message's text): the provider may have changed or
       // dropped the text it keeps (content retention). Sending again could double it.
       const unexplained = ids.length
         ? []
-        : free.filter((l) => !l.body.startsWith(TEST_SEND_PREFIX) && !open.some((r) => splitBubbles(r.body).some((b) => sameSmsText(l.body, b))));
+        : free.filter((l) => !l.body.startsWith(TEST_SEND_PREFIX) && !open.some((r) => isTextOf(l.body, r.body)));
       if (rivals.some((r) => r.status === 'sending')) {
         this.ctx.log.info('reconciliation waits: a message to the same number with the same text is being sent', { messageId: m.id });
         continue;

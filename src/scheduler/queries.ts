@@ -237,15 +237,15 @@ export async function unknownToReconcile(q: Queryable, before: Date, limit: numb
 
 /**
  * What reconciling a message to `phone` must know of the number's other messages, in one
- * index look-up: the provider ids already attributed (never claimed twice; the provider's
- * list is per recipient, so only this number's messages can hold them), and the messages
+ * index look-up: the provider ids already attributed, with the message holding each (never
+ * claimed twice; the provider's list is per recipient, so only this number's messages can hold them), and the messages
  * whose outcome is open (`sending`, `unknown`): an SMS of the same text may be theirs.
  */
 export async function reconcilingTo(
   q: Queryable,
   phone: string,
   exceptId: number,
-): Promise<{ known: Set<string>; open: { id: number; status: 'sending' | 'unknown'; body: string; batchId: number | null }[] }> {
+): Promise<{ known: Map<string, number>; open: { id: number; status: 'sending' | 'unknown'; body: string; batchId: number | null }[] }> {
   const { rows } = await q.query<{ id: number; status: string; body: string; batch_id: number | null; pids: string[] }>(
     `SELECT id, status, body, batch_id,
             CASE WHEN provider_message_id IS NULL THEN '{}' ELSE array_prepend(provider_message_id, extra_provider_ids) END AS pids
@@ -253,7 +253,7 @@ export async function reconcilingTo(
     [phone],
   );
   return {
-    known: new Set(rows.flatMap((r) => r.pids)),
+    known: new Map(rows.flatMap((r) => r.pids.map((pid) => [pid, Number(r.id)] as const))),
     open: rows
       .filter((r) => Number(r.id) !== exceptId && (r.status === 'sending' || r.status === 'unknown'))
       .map((r) => ({ id: Number(r.id), status: r.status as 'sending' | 'unknown', body: r.body, batchId: r.batch_id === null ? null : Number(r.batch_id) })),

@@ -12,17 +12,16 @@
  */
 import type { Actor } from '../bot/actor.ts';
 import type { AppContext } from '../context.ts';
-import type { Queryable } from '../db/database.ts';
+import { testSendIdsAmong } from '../db/queries/audit.ts';
 import { transitionMessage } from '../db/queries/transition.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { AppError, coerceError } from '../errors.ts';
 import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
-import { testSendIdsAmong } from '../scheduler/controls.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
 import { reconcilingTo } from '../scheduler/queries.ts';
 import { splitBubbles } from './bubbles.ts';
 import type { ProviderMessage, SmsProvider } from './provider.ts';
-import { sameSmsText, TEST_SEND_PREFIX } from './providerText.ts';
+import { isTextOf, sameSmsText, TEST_SEND_PREFIX } from './providerText.ts';
 import { applyDeliveryStatus, applyEarlyStatuses, lockProviderIds } from './status.ts';
 
 export const MARK_SENT_USAGE =
@@ -53,13 +52,17 @@ interface ReviewMessage {
   body: string;
   status: string;
   attempts: number;
+  /** Fences the record: an edit made while the provider was asked changes the text checked. */
+  version: number;
   /** The earlier of when it was written (the database's clock) and its last attempt (the app's): no SMS of it is older. */
   since: Date;
   customer_name: string | null;
 }
 
 export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor: Actor, words: string[]): Promise<{ message: string }> {
-  const [idText, ...sids] = words;
+  const [idText, ...rest] = words;
+  // "SMa SMb", "SMa,SMb" and "SMa, SMb" alike, on every surface.
+  const sids = rest.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean);
   if (!idText || sids.length === 0) throw new AppError('invalid', MARK_SENT_USAGE);
   if (!MESSAGE_NUMBER.test(idText)) throw new AppError('invalid', `"${clipped(idText)}" is not a message number. ${MARK_SENT_USAGE}`);
   const id = Number(idText.replace(/^#/, ''));
@@ -67,7 +70,7 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
   if (bad !== undefined) throw new AppError('invalid', `"${clipped(bad)}" is not an SMS id (the provider's look like SM followed by 32 letters and digits). ${MARK_SENT_USAGE}`);
   if (new Set(sids).size < sids.length) throw new AppError('invalid', 'The same SMS id is given twice: give each SMS of the message once.');
 
-  const m = await reviewMessage(ctx, id);
+  const m = await loadMessageInReview(ctx, id);
   const bubbles = splitBubbles(m.body);
   if (sids.length > bubbles.length) {
     throw new AppError('invalid', `Message ${id} is ${bubbles.length === 1 ? 'one SMS' : `${bubbles.length} SMS`}, and ${sids.length} ids were given.`);
@@ -80,21 +83,22 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
     throw new AppError('unavailable', `Could not check with the provider (${coerceError(e).message.slice(0, 200)}): nothing was recorded. Try again in a minute.`);
   }
   const found = matchListed(m, bubbles, sids, listed);
+  const ids = found.map((l) => l.providerMessageId);
 
   const now = ctx.clock.now();
   const failedCampaigns = await ctx.db.tx(async (c) => {
     // Two people recording one SMS for two messages take turns (the second finds it taken);
     // two recording one message both reach its row, which the second finds sent.
-    await lockProviderIds(c, sids);
-    const owner = await otherOwnerOf(c, m.phone, id, sids);
-    if (owner) throw new AppError('conflict', `SMS ${owner.sid} is message ${owner.id}'s already: nothing was recorded. Check the id in the provider's log.`);
-    const tests = await testSendIdsAmong(c, m.phone, sids);
+    await lockProviderIds(c, ids);
+    const { known, open } = await reconcilingTo(c, m.phone, id);
+    const taken = ids.find((s) => known.has(s) && known.get(s) !== id);
+    if (taken) throw new AppError('conflict', `SMS ${taken} is message ${known.get(taken)}'s already: nothing was recorded. Check the id in the provider's log.`);
+    const tests = await testSendIdsAmong(c, m.phone, ids);
     if (tests.size) throw new AppError('conflict', `SMS ${[...tests].join(', ')} ${tests.size === 1 ? 'is a test send' : 'are test sends'}, not this message.`);
     // Another message to the number whose outcome is open may own the SMS: its sender may be
     // about to record it, or reconciliation to find it. Recording it here would leave that
     // message looking absent, and send it again. (Any text matches a text the provider did not keep.)
-    const { open } = await reconcilingTo(c, m.phone, id);
-    const rival = open.find((r) => found.some((l) => l.body === '' || splitBubbles(r.body).some((b) => sameSmsText(l.body, b))));
+    const rival = open.find((r) => found.some((l) => l.body === '' || isTextOf(l.body, r.body)));
     if (rival) {
       throw new AppError(
         'conflict',
@@ -102,17 +106,24 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
       );
     }
     const moved = await transitionMessage(c, {
-      id, from: 'needs_review', to: 'sent', attempts: m.attempts, actor: actor.name, surface: actor.surface, action: 'recorded_sent_by_hand',
-      note: { providerMessageIds: sids },
+      id, from: 'needs_review', to: 'sent', attempts: m.attempts, version: m.version, actor: actor.name, surface: actor.surface, action: 'recorded_sent_by_hand',
+      note: { providerMessageIds: ids },
       set: {
-        provider_message_id: sids[0], extra_provider_ids: sids.slice(1), provider: sms.name, sent_at: found[0]!.dateCreated,
-        last_error: sids.length < bubbles.length ? `${actor.name} recorded ${sids.length} of its ${bubbles.length} bubbles as sent` : null,
+        provider_message_id: ids[0], extra_provider_ids: ids.slice(1), provider: sms.name, sent_at: found[0]!.dateCreated,
+        last_error: ids.length < bubbles.length ? `${actor.name} recorded ${ids.length} of its ${bubbles.length} bubbles as sent` : null,
       },
     });
-    if (!moved.ok) throw new AppError('conflict', `Message ${id} is ${moved.status?.replace('_', ' ') ?? 'gone'} now: nothing was recorded.`);
+    if (!moved.ok) {
+      throw new AppError(
+        'conflict',
+        moved.status === 'needs_review'
+          ? `Message ${id} was edited while its SMS was being checked: nothing was recorded. Check its text against the provider's log and run the command again.`
+          : `Message ${id} is ${moved.status?.replace('_', ' ') ?? 'gone'} now: nothing was recorded.`,
+      );
+    }
     // The provider may already know the outcome (delivered, undelivered), and status callbacks for these ids may have come first.
-    const failed = await applyEarlyStatuses(c, ctx, sids.slice(0, 1));
-    const listedOutcome = await applyDeliveryStatus(c, ctx, sids[0]!, found[0]!.status);
+    const failed = await applyEarlyStatuses(c, ctx, ids.slice(0, 1));
+    const listedOutcome = await applyDeliveryStatus(c, ctx, ids[0]!, found[0]!.status);
     if (listedOutcome !== null && found[0]!.status !== 'delivered') failed.add(listedOutcome);
     await enqueueCoalescedCards(c, [{ id, batchId: m.batch_id }], now);
     await enqueueProgress(c, [m.batch_id], now);
@@ -122,25 +133,27 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
       key: `sent:manual:${id}`,
       message: {
         title: 'Recorded as sent (by hand)',
-        text: `${actor.name} recorded message ${id} to ${m.customer_name ?? 'a customer'} (${maskPhone(m.phone)}) as sent, from the provider's log (${sids.join(', ')}). It will not be sent again.`,
+        text: `${actor.name} recorded message ${id} to ${m.customer_name ?? 'a customer'} (${maskPhone(m.phone)}) as sent, from the provider's log (${ids.join(', ')}). It will not be sent again.`,
         tone: 'info',
       },
     });
     return failed;
   }).catch((e: unknown) => {
-    // Reconciliation attributed one of these SMS to another message meanwhile (it does not take turns on the id).
-    if ((e as { code?: string }).code === '23505') throw new AppError('conflict', `One of these SMS ids (${sids.join(', ')}) was just recorded as another message's: nothing was recorded.`);
+    // Reconciliation attributed the first SMS to another message meanwhile (it does not take turns on the id).
+    if ((e as { constraint?: string }).constraint === 'campaign_messages_provider_message_id_key') {
+      throw new AppError('conflict', `SMS ${ids[0]} was just recorded as another message's: nothing was recorded.`);
+    }
     throw e;
   });
   for (const campaignId of failedCampaigns) await ctx.db.tx((c) => enforceErrorBudget(c, ctx, campaignId));
-  const partial = sids.length < bubbles.length ? ` (${sids.length} of its ${bubbles.length} bubbles)` : '';
+  const partial = ids.length < bubbles.length ? ` (${ids.length} of its ${bubbles.length} bubbles)` : '';
   return { message: `Message ${id} to ${maskPhone(m.phone)} is recorded as sent${partial}: it will not be sent again.` };
 }
 
 /** The message, if it may be recorded as sent: in review, after an attempt of ours. */
-async function reviewMessage(ctx: AppContext, id: number): Promise<ReviewMessage> {
+async function loadMessageInReview(ctx: AppContext, id: number): Promise<ReviewMessage> {
   const { rows } = await ctx.db.pool.query<ReviewMessage>(
-    `SELECT m.id, m.campaign_id, m.batch_id, m.phone, m.body, m.status, m.attempts, least(m.created_at, coalesce(m.last_attempt_at, m.created_at)) AS since, cu.name AS customer_name
+    `SELECT m.id, m.campaign_id, m.batch_id, m.phone, m.body, m.status, m.attempts, m.version, least(m.created_at, coalesce(m.last_attempt_at, m.created_at)) AS since, cu.name AS customer_name
      FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id WHERE m.id = $1`,
     [id],
   );
@@ -155,22 +168,15 @@ async function reviewMessage(ctx: AppContext, id: number): Promise<ReviewMessage
   return { ...m, id: Number(m.id), campaign_id: Number(m.campaign_id), batch_id: m.batch_id === null ? null : Number(m.batch_id) };
 }
 
-/** Another message to `phone` that holds one of these SMS ids (the provider's list is per number, so only those can). */
-async function otherOwnerOf(q: Queryable, phone: string, exceptId: number, sids: string[]): Promise<{ id: number; sid: string } | null> {
-  const { rows } = await q.query<{ id: number; pids: string[] }>(
-    `SELECT id, array_prepend(provider_message_id, extra_provider_ids) AS pids FROM campaign_messages
-     WHERE phone = $1 AND id <> $2 AND (provider_message_id = ANY($3::text[]) OR extra_provider_ids && $3::text[])`,
-    [phone, exceptId, sids],
-  );
-  const r = rows[0];
-  return r ? { id: Number(r.id), sid: sids.find((s) => r.pids.includes(s))! } : null;
-}
-
-/** Each id's SMS in the provider's list of the number, checked; in the order given. */
+/**
+ * Each id's SMS in the provider's list of the number, checked; in the order they went (by
+ * bubble when the provider kept the texts, else by the provider's time): the first is the
+ * message's provider id, which delivery reports follow.
+ */
 function matchListed(m: ReviewMessage, bubbles: string[], sids: string[], listed: ProviderMessage[]): ProviderMessage[] {
   const masked = maskPhone(m.phone);
-  const usedBubbles = new Set<number>();
-  return sids.map((sid) => {
+  const bubbleOf = new Map<ProviderMessage, number>();
+  const found = sids.map((sid) => {
     const l = listed.find((x) => x.providerMessageId === sid);
     if (!l) throw new AppError('not_found', `The provider has no SMS ${sid} to ${masked} since message ${m.id} was written: check the id and the number in its log.`);
     if (l.direction === 'outbound-reply') throw new AppError('conflict', `SMS ${sid} is an automatic answer to an SMS from ${masked}, not a campaign message.`);
@@ -180,9 +186,12 @@ function matchListed(m: ReviewMessage, bubbles: string[], sids: string[], listed
     }
     // A provider that keeps no text (content retention) lists none: the number and the time are all there is.
     if (l.body === '') return l;
-    const bubble = bubbles.findIndex((b, i) => !usedBubbles.has(i) && sameSmsText(l.body, b));
+    const taken = new Set(bubbleOf.values());
+    const bubble = bubbles.findIndex((b, i) => !taken.has(i) && sameSmsText(l.body, b));
     if (bubble < 0) throw new AppError('conflict', `SMS ${sid} has another text than message ${m.id}: check the id in the provider's log.`);
-    usedBubbles.add(bubble);
+    bubbleOf.set(l, bubble);
     return l;
   });
+  const byBubble = bubbleOf.size === found.length;
+  return found.sort((a, b) => (byBubble ? bubbleOf.get(a)! - bubbleOf.get(b)! : a.dateCreated.getTime() - b.dateCreated.getTime()));
 }

@@ -7,6 +7,7 @@
  * one number rarely differ by punctuation only, and when both are open the rival check
  * (same comparison) sends both to a person.
  */
+import { splitBubbles } from './bubbles.ts';
 
 /** What a test send's text begins with (`/campaign test`): never a campaign message's SMS. */
 export const TEST_SEND_PREFIX = '[TEST] ';
@@ -17,6 +18,11 @@ export const TEST_SEND_PREFIX = '[TEST] ';
  */
 export function smsSkeleton(text: string): string {
   return text.normalize('NFKC').replace(/[^\p{L}\p{N}]|\p{Lm}/gu, '');
+}
+
+/** Whether the provider's `shown` text is one of the SMS of a message with this `body` (its bubbles). */
+export function isTextOf(shown: string, body: string): boolean {
+  return splitBubbles(body).some((b) => sameSmsText(shown, b));
 }
 
 /** Whether the provider's `shown` text is `sent`, as far as the provider's transliteration goes. */

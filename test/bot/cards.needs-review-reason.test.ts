@@ -59,7 +59,10 @@ describe.each(engines)('the reason a message is back in review, on its card, on 
     const card = await loadCard(db.pool, ctx, a);
     // A person still decides: Approve stays, after reading why.
     expect(card.actions).toEqual(['approve', 'edit', 'reject']);
-    expect(card.statusLine).toMatch(/^Needs review: the provider shows an SMS with this text to this number, but message \d+ .* check the provider's log before approving any of them again( \(approved by .*\))?\. If the provider's log shows it went: \/campaign sent \d+ SMSID$/);
+    expect(card.statusLine).toMatch(/^Needs review: the provider shows an SMS with this text to this number, but message \d+ .* check the provider's log before approving any of them again( \(approved by .*\))?$/);
+    // A person who finds its SMS in the provider's log can say so: the card shows how.
+    expect(card.statusHint).toBe(`If the provider's log shows it went: /campaign sent ${card.messageId} SMSID`);
+    expect(JSON.stringify(cardBlocks(card))).toContain(card.statusHint);
     expect(card.statusLine).toContain(`message ${b}`);
 
     // Slack shows it under the text, and asks before approving, repeating it.

@@ -37,7 +37,7 @@ describe('/campaign subcommands become the text the shared router parses', () =>
     [sub('optout', { who: 'reply:42' }), 'optout reply:42'],
     [sub('optout', { who: '(415) 555-0123' }), 'optout "(415) 555-0123"'],
     [sub('sent', { message: 42, sms: 'SMaaa' }), 'sent 42 SMaaa'],
-    [sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' }), 'sent 42 SMaaa SMbbb SMccc'],
+    [sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' }), 'sent 42 "SMaaa, SMbbb  SMccc"'],
   ])('%j -> %s', (options, text) => {
     expect(commandText(options)).toBe(text);
   });

@@ -35,6 +35,7 @@ function card(id: number, over: Partial<CardModel> = {}): CardModel {
     rationale: 'Lapsed regular',
     lint: [],
     statusLine: null,
+    statusHint: null,
     actions: ['approve', 'edit', 'reject'],
     ...over,
   };

@@ -64,6 +64,7 @@ const cardArb: fc.Arbitrary<CardModel> = fc.record({
     { maxLength: 3 },
   ),
   statusLine: fc.option(text(60), { nil: null }),
+  statusHint: fc.option(text(60), { nil: null }),
   actions: fc.subarray<CardAction>(['approve', 'edit', 'reject']),
 });
 
@@ -83,6 +84,7 @@ describe('Slack and Discord show the same card', () => {
           ...(card.rationale ? [card.rationale] : []),
           ...card.lint.map((f) => f.message),
           ...(card.statusLine ? [card.statusLine] : []),
+          ...(card.statusHint ? [card.statusHint] : []),
           card.encoding,
           formatUsd(card.estimatedCostUsd),
         ];

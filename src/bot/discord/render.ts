@@ -208,7 +208,7 @@ export function cardEmbed(card: CardModel, slot: number): APIEmbed {
   fields.push(field('SMS', `${card.segments} segment${card.segments === 1 ? '' : 's'} · ${card.encoding} · ${formatUsd(card.estimatedCostUsd)}`, true));
   if (card.rationale) fields.push(field('Why', plain(card.rationale)));
   if (card.lint.length) fields.push(field('Lint', card.lint.map(lintLine).join('\n')));
-  fields.push(field('Status', plain(card.statusLine ?? statusLabel(card.status))));
+  fields.push(field('Status', plain(card.statusLine ?? statusLabel(card.status)) + (card.statusHint ? `\n${plain(card.statusHint)}` : '')));
   return {
     title: clip(`#${slot} · ${plain(card.customerName)} · ${plain(card.maskedPhone)}`, LIMITS.title),
     description: clip(plain(card.body), LIMITS.description),

@@ -97,6 +97,7 @@ export function cardBlocks(card: CardModel): KnownBlock[] {
   if (why.length) context.push(mrkdwn(`*Why:* ${why.join(' · ')}`));
   context.push(mrkdwn(lintLine(card.lint)));
   if (card.statusLine) context.push(mrkdwn(`*${esc(card.statusLine)}*`));
+  if (card.statusHint) context.push(mrkdwn(esc(card.statusHint)));
   const blocks: KnownBlock[] = [
     { type: 'section', block_id: `card_${id}`, text: mrkdwn(`${head}\n${quoted}`) },
     { type: 'context', block_id: `card_${id}_ctx`, elements: context },

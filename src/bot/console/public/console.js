@@ -138,6 +138,7 @@ function renderCard(post) {
     c.rationale ? el('p', { class: 'rationale' }, c.rationale) : null,
     renderLint(c.lint),
     c.statusLine ? el('p', { class: 'status-line' }, c.statusLine) : null,
+    c.statusHint ? el('p', { class: 'status-hint' }, c.statusHint) : null,
     actions.length ? el('div', { class: 'actions' }, actions) : null,
     el('p', { class: 'action-error', id: errorId, role: 'alert' }),
   );

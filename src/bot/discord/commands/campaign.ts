@@ -108,7 +108,7 @@ export function commandText(options: CommandOption[]): string {
       parts.push(word(String(opt.get('who') ?? '')));
       break;
     case 'sent':
-      parts.push(String(Number(opt.get('message'))), ...String(opt.get('sms') ?? '').split(/[\s,]+/).filter(Boolean).map(word));
+      parts.push(String(Number(opt.get('message'))), word(String(opt.get('sms') ?? '').trim()));
       break;
     case 'settings':
       if (typeof opt.get('changes') === 'string') parts.push(String(opt.get('changes')).trim());
