@@ -40,6 +40,7 @@ import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   cancelledCampaigns,
+  claimsPutBack,
   expiredSends,
   latestBatchOf,
   lockCampaignCaps,
@@ -665,6 +666,9 @@ export class Dispatcher {
         continue;
       }
       await this.ctx.db.tx(async (c) => {
+        // Claims put back before any provider call (a window closed, the campaign stopped) bumped
+        // the attempts too, but sent nothing: they do not count toward sending it to review.
+        const tries = m.attempts >= this.opts.maxAttempts ? m.attempts - (await claimsPutBack(c, Number(m.id), PUT_BACK_ACTIONS)) : m.attempts;
         let r;
         if (rivals.length) {
           const group = [{ id: Number(m.id), attempts: m.attempts }, ...rivals.map((x) => ({ id: x.id }))];
@@ -706,10 +710,10 @@ export class Dispatcher {
             action: 'cancelled_campaign', set: { cancelled_reason: 'campaign_cancelled' },
           });
           if (r.ok) out.cancelled++;
-        } else if (m.attempts >= this.opts.maxAttempts) {
+        } else if (tries >= this.opts.maxAttempts) {
           r = await transitionMessage(c, {
             id: Number(m.id), from: 'unknown', to: 'needs_review', attempts: m.attempts, actor: 'reconciler', surface: 'system',
-            set: { last_error: `not found at the provider after ${m.attempts} attempts: check and approve again to retry` },
+            set: { last_error: `not found at the provider after ${tries} attempts: check and approve again to retry` },
           });
           if (r.ok) out.review++;
         } else {
@@ -749,6 +753,9 @@ const PUT_BACK = {
   window_closed: { action: 'rescheduled_window_closed', stat: 'rescheduled' },
   not_sending: { action: 'held_campaign_not_sending', stat: 'held' },
 } as const;
+
+/** The audit actions of claims put back before any provider call. */
+const PUT_BACK_ACTIONS = Object.values(PUT_BACK).map((p) => p.action);
 
 /** Re-plans tried in a row for one campaign before giving up (see replanRescheduled). */
 const REPLAN_TRIES = 5;

@@ -260,6 +260,15 @@ export async function reconcilingTo(
   };
 }
 
+/** How many claims of a message went back to `approved` before any provider call (audited with one of `actions`). */
+export async function claimsPutBack(q: Queryable, messageId: number, actions: readonly string[]): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM audit_log WHERE entity_type = 'message' AND entity_id = $1 AND action = ANY($2::text[])`,
+    [String(messageId), actions],
+  );
+  return rows[0]!.n;
+}
+
 /** Failures among the campaign's last `window` finished sends attempted since `since` (the error budget). */
 export async function recentFailures(q: Queryable, campaignId: number, window: number, since: Date | null): Promise<{ failures: number; total: number }> {
   const { rows } = await q.query<{ failures: number; total: number }>(

@@ -349,6 +349,55 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       const { rows } = await db.pool.query('SELECT status, cancelled_reason FROM campaign_messages WHERE campaign_id = $1 ORDER BY id', [campaignId]);
       expect(rows).toEqual([{ status: 'delivered', cancelled_reason: null }, { status: 'cancelled', cancelled_reason: 'campaign_cancelled' }]);
     });
+
+    it('claims put back before any provider call do not count toward the attempts after which a message goes to review', async () => {
+      // Caps wide enough for every round in the same few minutes.
+      const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, settings: { ratePerMinute: 100, ratePerHour: 1000, ratePerDay: 10_000 } });
+      const m = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: m.phone, customerId: m.id });
+      const pause = () => pauseCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
+      /** Another message due just before this one; `provider` sends the batch. */
+      const round = async (provider: (otherPhone: string) => SmsProvider) => {
+        const other = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+        const t = ctx.clock.now().getTime();
+        await insertMessage(db.pool, { campaignId, status: 'approved', phone: other.phone, customerId: other.id, scheduledAt: new Date(t - 60_000) });
+        await db.pool.query('UPDATE campaign_messages SET scheduled_send_time = $2 WHERE id = $1', [id, new Date(t - 30_000)]);
+        await new Dispatcher(ctx, provider(other.phone), { bubbleGapMs: 0, concurrency: 1, maxAttempts: 3 }).runOnce();
+      };
+      // Twice a pause lands while the message before it is sent: its claim goes back, nothing went.
+      for (let i = 0; i < 2; i++) {
+        await round((phone) => doingOnce(phone, pause));
+        expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: i + 1 });
+        await resumeCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
+      }
+      // The third claim reaches the provider, which times out: nothing went, as reconciliation confirms.
+      const timesOut = (phone: string): SmsProvider => ({
+        name: 'outbox',
+        send: async (msg) => {
+          if (msg.to !== phone) throw new SmsSendError('unknown', undefined, 'the provider did not answer in time');
+          return new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+        },
+        listSent: async () => [],
+      });
+      await round(timesOut);
+      expect(await statusOf(db, id)).toMatchObject({ status: 'unknown', attempts: 3 });
+      ctx.clock.advance(31_000);
+      await new Dispatcher(ctx, timesOut(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
+      // One provider call of three: sent again, not sent to a person.
+      expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: 3 });
+
+      // Two more calls that time out: three provider calls, and a person decides.
+      for (let i = 0; i < 2; i++) {
+        await round(timesOut);
+        ctx.clock.advance(31_000);
+        await new Dispatcher(ctx, timesOut(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
+      }
+      expect(await statusOf(db, id)).toMatchObject({
+        status: 'needs_review', attempts: 5, last_error: 'not found at the provider after 3 attempts: check and approve again to retry',
+      });
+      expect(await outboxFor(db, m.phone)).toEqual([]);
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+    });
   });
 
   it('two unknown outcomes to one number with the same text, one of which went: both go to a person, nothing goes twice', async () => {
