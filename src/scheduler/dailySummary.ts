@@ -23,7 +23,10 @@ export function summaryLine(name: string, status: string, t: SendCounts, y: Send
     `*${name}* (${status}): sent ${t.sent}${delta(t.sent, y.sent)}, delivered ${t.delivered}${delta(t.delivered, y.delivered)}, ` +
     `failed ${t.failed}${delta(t.failed, y.failed)}, replies ${t.replies}${delta(t.replies, y.replies)}, ` +
     `opt-outs ${t.optOuts}${delta(t.optOuts, y.optOuts)}; pending ${t.pending}` +
-    (t.lastSlotAt && t.pending ? `, ETA ${formatWhen(t.lastSlotAt, zone)}` : '')
+    (t.lastSlotAt && t.pending ? `, ETA ${formatWhen(t.lastSlotAt, zone)}` : '') +
+    // What waits for a person, said where a manager looks once a day.
+    (t.toApprove ? `; ${t.toApprove} to approve` : '') +
+    (t.inReview ? `; ${t.inReview} in review` : '')
   );
 }
 

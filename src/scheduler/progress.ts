@@ -28,12 +28,20 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
       ? `Paused${campaign.paused_reason ? `: ${campaign.paused_reason}` : ''}`
       : campaign.status === 'cancelled'
         ? 'Cancelled'
-        : n.pending === 0
-          ? 'Done'
-          : 'Sending';
+        : n.pending > 0
+          ? 'Sending'
+          : n.inReview > 0
+            ? 'Waiting for review'
+            : n.toApprove > 0
+              ? 'Waiting for approval'
+              : 'Done';
+  // Messages waiting for a person go nowhere until someone decides: "Done" would hide them.
+  const waiting =
+    (n.toApprove ? `, ${n.toApprove} to approve` : '') +
+    (n.inReview ? `, ${n.inReview} in review (see ${n.inReview === 1 ? 'its card' : 'their cards'})` : '');
   return {
     title: `Progress: ${campaign.name}`,
-    text: `${state}. ${n.sent} of ${n.total - n.cancelled - n.rejected} sent${n.pending ? `, ${n.pending} to go` : ''}.`,
+    text: `${state}. ${n.sent} of ${n.total - n.cancelled - n.rejected} sent${n.pending ? `, ${n.pending} to go` : ''}${waiting}.`,
     fields: [
       { label: 'Sent', value: String(n.sent) },
       { label: 'Delivered', value: String(n.delivered) },
@@ -43,6 +51,6 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
       { label: 'Next send', value: n.nextSendAt && campaign.status === 'active' ? formatWhen(n.nextSendAt, zone) : '—' },
       { label: 'ETA', value: n.lastSlotAt && campaign.status === 'active' ? formatWhen(n.lastSlotAt, zone) : '—' },
     ],
-    tone: campaign.status === 'paused' ? 'warning' : n.pending === 0 ? 'success' : 'info',
+    tone: campaign.status === 'paused' || (n.pending === 0 && n.inReview > 0) ? 'warning' : n.pending === 0 && n.toApprove === 0 ? 'success' : 'info',
   };
 }

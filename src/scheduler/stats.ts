@@ -7,6 +7,9 @@ export interface SendCounts {
   delivered: number;
   failed: number;
   pending: number;
+  /** Waiting for a person: suggestions not approved yet, and messages back in review. */
+  toApprove: number;
+  inReview: number;
   cancelled: number;
   rejected: number;
   replies: number;
@@ -35,6 +38,8 @@ export async function sendCounts(
        count(*) FILTER (WHERE status IN ('failed', 'undelivered')
                           AND ($2::timestamptz IS NULL OR (coalesce(last_attempt_at, sent_at) >= $2 AND coalesce(last_attempt_at, sent_at) < $3)))::int AS failed,
        count(*) FILTER (WHERE status IN ('approved', 'sending', 'unknown'))::int AS pending,
+       count(*) FILTER (WHERE status = 'suggested')::int AS "toApprove",
+       count(*) FILTER (WHERE status = 'needs_review')::int AS "inReview",
        count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
        count(*) FILTER (WHERE status = 'rejected')::int AS rejected,
        (SELECT count(*)::int FROM inb WHERE kind = 'reply') AS replies,
@@ -46,7 +51,8 @@ export async function sendCounts(
   );
   const r = rows[0]!;
   return {
-    total: r.total, sent: r.sent, delivered: r.delivered, failed: r.failed, pending: r.pending, cancelled: r.cancelled, rejected: r.rejected,
+    total: r.total, sent: r.sent, delivered: r.delivered, failed: r.failed, pending: r.pending, toApprove: r.toApprove, inReview: r.inReview,
+    cancelled: r.cancelled, rejected: r.rejected,
     replies: r.replies, optOuts: r.optOuts, nextSendAt: r.next, lastSlotAt: r.last,
   };
 }

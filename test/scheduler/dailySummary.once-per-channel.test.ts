@@ -75,9 +75,12 @@ describe.each(engines)('daily summary on %s', (engine) => {
     const b = await insertCampaign(db.pool, { name: 'Brunch', status: 'paused', chatSurface: 'console', chatChannel: 'ops' });
     await msg(b, 'sent', { sent: YESTERDAY, updated: YESTERDAY });
 
-    // "Launch" (Slack #marketing): nothing sent yet, one planned.
+    // "Launch" (Slack #marketing): nothing sent yet, one planned; two suggestions wait for approval, one message for review.
     const c = await insertCampaign(db.pool, { name: 'Launch', chatSurface: 'slack', chatChannel: 'C0MARKETING' });
     await msg(c, 'approved', { updated: TODAY, slot: ETA });
+    await msg(c, 'suggested', { updated: TODAY });
+    await msg(c, 'suggested', { updated: TODAY });
+    await msg(c, 'needs_review', { updated: TODAY, attempt: TODAY });
 
     // "Finale" (completed, console #wrapup): its last send delivered today on the app's clock,
     // stamped long before on the database's (a demo's fast clock runs ahead of it).
@@ -142,7 +145,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
           message: {
             title: 'Daily summary 2025-07-16',
             tone: 'info',
-            text: '*Launch* (active): sent 0, delivered 0, failed 0, replies 0, opt-outs 0; pending 1, ETA Thu 07/17 10:15 AM',
+            text: '*Launch* (active): sent 0, delivered 0, failed 0, replies 0, opt-outs 0; pending 1, ETA Thu 07/17 10:15 AM; 2 to approve; 1 in review',
             image: chart,
           },
         },

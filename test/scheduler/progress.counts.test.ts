@@ -65,8 +65,8 @@ describe.each(engines)('progress message on %s', (engine) => {
     const m = await renderProgress(db.pool, ctx, b.batchId);
     expect(m).toEqual({
       title: `Progress: progress-${n}-${engine}`,
-      // 11 messages: 1 cancelled and 1 rejected will never go; 4 sent, 3 to go (2 approved, 1 sending).
-      text: 'Sending. 4 of 9 sent, 3 to go.',
+      // 11 messages: 1 cancelled and 1 rejected will never go; 4 sent, 3 to go (2 approved, 1 sending), 1 suggestion not approved.
+      text: 'Sending. 4 of 9 sent, 3 to go, 1 to approve.',
       fields: [
         { label: 'Sent', value: '4' },
         { label: 'Delivered', value: '2' },
@@ -98,6 +98,15 @@ describe.each(engines)('progress message on %s', (engine) => {
     const m = await renderProgress(db.pool, ctx, done.batchId);
     expect(m).toMatchObject({ text: 'Done. 2 of 2 sent.', tone: 'success' });
     expect(m.fields!.slice(-2)).toEqual([{ label: 'Next send', value: '—' }, { label: 'ETA', value: '—' }]);
+  });
+
+  it('a batch with nothing left to send but messages waiting for a person says so, not "Done"', async () => {
+    const review = await batch(['delivered', 'needs_review', 'needs_review', 'suggested']);
+    expect(await renderProgress(db.pool, ctx, review.batchId)).toMatchObject({
+      text: 'Waiting for review. 1 of 4 sent, 1 to approve, 2 in review (see their cards).', tone: 'warning',
+    });
+    const approval = await batch(['delivered', 'suggested']);
+    expect(await renderProgress(db.pool, ctx, approval.batchId)).toMatchObject({ text: 'Waiting for approval. 1 of 2 sent, 1 to approve.', tone: 'info' });
   });
 
   it('a batch that no longer exists renders a warning instead of failing', async () => {
