@@ -292,7 +292,11 @@ export class Dispatcher {
     stats.due = candidates.length;
     if (candidates.length === 0) return [];
     const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
-    const cards = (moved: { id: number }[]) => enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
+    // Cancelled or sent to review here: their cards change, and so do their batches' counts.
+    const cards = async (moved: { id: number }[]) => {
+      await enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
+      await enqueueProgress(c, moved.map((m) => batchOf.get(m.id) ?? null), now);
+    };
     const counts = await recentAttempts(
       c,
       now,

@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/log.ts';
 import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { replanCampaign } from '../../src/scheduler/planner.ts';
+import { renderProgress } from '../../src/scheduler/progress.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
@@ -82,11 +83,16 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     expect(await statusOf(db, test.id)).toMatchObject({ status: 'approved', attempts: 0 });
   });
 
-  it('sends a message past the allowed lateness back for review instead', async () => {
+  it("sends a message past the allowed lateness back for review instead, and its batch's progress says so", async () => {
     const late = await due({ minutesAgo: 121 });
+    const batchId = await insertBatch(db.pool, late.campaignId);
+    await db.pool.query('UPDATE campaign_messages SET batch_id = $2 WHERE id = $1', [late.id, batchId]);
     await fresh().runOnce();
     expect(await statusOf(db, late.id)).toMatchObject({ status: 'needs_review' });
     expect(await outboxFor(db, late.phone)).toHaveLength(0);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM chat_outbox WHERE kind = 'progress' AND batch_id = $1`, [batchId]);
+    expect(rows[0].n).toBe(1);
+    expect((await renderProgress(db.pool, ctx, batchId)).text).toBe('Waiting for review. 0 of 1 sent, 1 in review (see its card).');
   });
 
   it('moves a message found outside its windows to when they open, without sending', async () => {
