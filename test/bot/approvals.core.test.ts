@@ -46,7 +46,7 @@ describe.each(engines)('approval core on %s', (engine) => {
     expect(await outboxKinds(b.batchId)).toHaveLength(0);
   });
 
-  it('approve audits once, activates the campaign, enqueues the card and header re-render; a second approve is already_done', async () => {
+  it('approve audits once, activates the campaign, enqueues the card, header and progress re-render; a second approve is already_done', async () => {
     const b = await seedSlackBatch(db.pool, { campaign: 'core-approve', n: 2 });
     const id = b.messageIds[0]!;
     const first = await approveMessage(ctx, dana, id, 1);
@@ -61,6 +61,8 @@ describe.each(engines)('approval core on %s', (engine) => {
     expect(await outboxKinds(b.batchId)).toEqual([
       { kind: 'card', dedupe_key: `card:${id}:v2` },
       { kind: 'batch_header', dedupe_key: `batch_header:${b.batchId}:slack:m${id}v2` },
+      // The progress counts what waits for approval: one fewer now (coalesced per 30 s).
+      { kind: 'progress', dedupe_key: expect.stringMatching(new RegExp(`^progress:${b.batchId}:\\d+$`)) },
     ]);
   });
 
