@@ -40,7 +40,7 @@ import { replanCampaign } from './planner.ts';
 import { enqueueCoalescedCards, enqueueProgress, postToThread } from './posts.ts';
 import {
   cancelledCampaigns,
-  claimsPutBack,
+  claimsWithoutCall,
   expiredSends,
   latestBatchOf,
   lockCampaignCaps,
@@ -503,15 +503,23 @@ export class Dispatcher {
         await this.recordProviderOptOut(c, o.m, o.error, now);
         stats.cancelled++;
       }
-      for (const to of ['failed', 'unknown'] as const) {
-        const group = failures.filter((f) => f.error.kind !== 'opted_out' && (f.error.kind === 'permanent') === (to === 'failed'));
+      // Refused (failed); an unknown outcome of a provider call; and an attempt that stopped
+      // before its call (its claim grew too old, or the last look failed): unknown too, as
+      // reconciliation confirms, but audited apart, as it does not count toward review.
+      const noCall = (f: (typeof failures)[number]) => NO_CALL_CODES.includes(f.error.providerCode ?? '');
+      const shapes = [
+        { to: 'failed', group: failures.filter((f) => f.error.kind === 'permanent') },
+        { to: 'unknown', group: failures.filter((f) => f.error.kind !== 'permanent' && f.error.kind !== 'opted_out' && !noCall(f)) },
+        { to: 'unknown', action: UNKNOWN_BEFORE_CALL, group: failures.filter((f) => f.error.kind !== 'permanent' && f.error.kind !== 'opted_out' && noCall(f)) },
+      ] as const;
+      for (const { to, group, ...shape } of shapes) {
         if (group.length === 0) continue;
         const r = await transitionMessages(c, {
           rows: group.map((o) => ({
             id: o.m.id, attempts: o.m.attempts,
             set: { error_code: o.error.providerCode ?? null, last_error: o.error.message.slice(0, 500), last_attempt_at: new Date(o.m.attemptedAt) },
           })),
-          from: 'sending', to, actor: 'scheduler', surface: 'system',
+          from: 'sending', to, actor: 'scheduler', surface: 'system', ...('action' in shape ? { action: shape.action } : {}),
         });
         const moved = new Set(r.moved.map((m) => m.id));
         await enqueueCoalescedCards(c, group.filter((o) => moved.has(o.m.id)).map((o) => o.m), now);
@@ -670,9 +678,9 @@ export class Dispatcher {
         continue;
       }
       await this.ctx.db.tx(async (c) => {
-        // Claims put back before any provider call (a window closed, the campaign stopped) bumped
-        // the attempts too, but sent nothing: they do not count toward sending it to review.
-        const tries = m.attempts >= this.opts.maxAttempts ? m.attempts - (await claimsPutBack(c, Number(m.id), PUT_BACK_ACTIONS)) : m.attempts;
+        // Claims that reached no provider (put back when a window closed or the campaign stopped,
+        // or stopped before the call) bumped the attempts too, but sent nothing: they do not count toward review.
+        const tries = m.attempts >= this.opts.maxAttempts ? m.attempts - (await claimsWithoutCall(c, Number(m.id), NO_CALL_ACTIONS)) : m.attempts;
         let r;
         if (rivals.length) {
           const group = [{ id: Number(m.id), attempts: m.attempts }, ...rivals.map((x) => ({ id: x.id }))];
@@ -758,8 +766,12 @@ const PUT_BACK = {
   not_sending: { action: 'held_campaign_not_sending', stat: 'held' },
 } as const;
 
-/** The audit actions of claims put back before any provider call. */
-const PUT_BACK_ACTIONS = Object.values(PUT_BACK).map((p) => p.action);
+/** The audit action of an attempt that stopped before its provider call, and the error codes that say so (see send). */
+const UNKNOWN_BEFORE_CALL = 'unknown_before_provider_call';
+const NO_CALL_CODES = ['claim_expired', 'look_failed'];
+
+/** The audit actions of claims that reached no provider: put back, or stopped before the call. */
+const NO_CALL_ACTIONS = [...Object.values(PUT_BACK).map((p) => p.action), UNKNOWN_BEFORE_CALL];
 
 /** Re-plans tried in a row for one campaign before giving up (see replanRescheduled). */
 const REPLAN_TRIES = 5;

@@ -260,8 +260,8 @@ export async function reconcilingTo(
   };
 }
 
-/** How many claims of a message went back to `approved` before any provider call (audited with one of `actions`). */
-export async function claimsPutBack(q: Queryable, messageId: number, actions: readonly string[]): Promise<number> {
+/** How many claims of a message reached no provider (audited with one of `actions`). */
+export async function claimsWithoutCall(q: Queryable, messageId: number, actions: readonly string[]): Promise<number> {
   const { rows } = await q.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM audit_log WHERE entity_type = 'message' AND entity_id = $1 AND action = ANY($2::text[])`,
     [String(messageId), actions],

@@ -356,6 +356,16 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       expect(rows).toEqual([{ status: 'delivered', cancelled_reason: null }, { status: 'cancelled', cancelled_reason: 'campaign_cancelled' }]);
     });
 
+    /** A provider whose calls time out, except to `phone` (an unknown outcome: reconciliation finds nothing went). */
+    const timesOutExcept = (phone: string): SmsProvider => ({
+      name: 'outbox',
+      send: async (msg) => {
+        if (msg.to !== phone) throw new SmsSendError('unknown', undefined, 'the provider did not answer in time');
+        return new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+      },
+      listSent: async () => [],
+    });
+
     it('claims put back before any provider call do not count toward the attempts after which a message goes to review', async () => {
       // Caps wide enough for every round in the same few minutes.
       const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, settings: { ratePerMinute: 100, ratePerHour: 1000, ratePerDay: 10_000 } });
@@ -377,30 +387,59 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
         await resumeCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
       }
       // The third claim reaches the provider, which times out: nothing went, as reconciliation confirms.
-      const timesOut = (phone: string): SmsProvider => ({
-        name: 'outbox',
-        send: async (msg) => {
-          if (msg.to !== phone) throw new SmsSendError('unknown', undefined, 'the provider did not answer in time');
-          return new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
-        },
-        listSent: async () => [],
-      });
-      await round(timesOut);
+      await round(timesOutExcept);
       expect(await statusOf(db, id)).toMatchObject({ status: 'unknown', attempts: 3 });
       ctx.clock.advance(31_000);
-      await new Dispatcher(ctx, timesOut(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
+      await new Dispatcher(ctx, timesOutExcept(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
       // One provider call of three: sent again, not sent to a person.
       expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: 3 });
 
       // Two more calls that time out: three provider calls, and a person decides.
       for (let i = 0; i < 2; i++) {
-        await round(timesOut);
+        await round(timesOutExcept);
         ctx.clock.advance(31_000);
-        await new Dispatcher(ctx, timesOut(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
+        await new Dispatcher(ctx, timesOutExcept(''), { bubbleGapMs: 0, maxAttempts: 3 }).reconcileOnce();
       }
       expect(await statusOf(db, id)).toMatchObject({
         status: 'needs_review', attempts: 5, last_error: 'not found at the provider after 3 attempts: check and approve again to retry',
       });
+      expect(await outboxFor(db, m.phone)).toEqual([]);
+      ctx.clock.set(WEDNESDAY_10AM_LA);
+    });
+
+    it('an attempt that stopped before its provider call (its claim grew too old) does not count toward review either', async () => {
+      const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, settings: { ratePerMinute: 100, ratePerHour: 1000, ratePerDay: 10_000 } });
+      const m = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+      const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: m.phone, customerId: m.id });
+      const opts = { bubbleGapMs: 0, concurrency: 1, maxAttempts: 2 };
+      const round = async (provider: (otherPhone: string) => SmsProvider) => {
+        const other = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
+        const t = ctx.clock.now().getTime();
+        await insertMessage(db.pool, { campaignId, status: 'approved', phone: other.phone, customerId: other.id, scheduledAt: new Date(t - 60_000) });
+        await db.pool.query('UPDATE campaign_messages SET scheduled_send_time = $2 WHERE id = $1', [id, new Date(t - 30_000)]);
+        await new Dispatcher(ctx, provider(other.phone), opts).runOnce();
+        ctx.clock.advance(31_000);
+        await new Dispatcher(ctx, timesOutExcept(''), opts).reconcileOnce();
+      };
+      // The send before it takes three minutes (past half the five-minute lease): its claim is too old to call.
+      const slowTo = (phone: string): SmsProvider => ({
+        name: 'outbox',
+        send: async (msg) => {
+          const r = await new OutboxSmsProvider(db.pool, ctx.clock).send(msg);
+          if (msg.to === phone) ctx.clock.advance(3 * 60_000);
+          return r;
+        },
+        listSent: async () => [],
+      });
+      await round(slowTo);
+      expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: 1, error_code: 'claim_expired' });
+      expect((await auditFor(db.pool, 'message', id)).map((a) => a.action)).toEqual(['unknown_before_provider_call', 'reconciled_absent']);
+      // One call that times out: one provider attempt of two, sent again.
+      await round(timesOutExcept);
+      expect(await statusOf(db, id)).toMatchObject({ status: 'approved', attempts: 2 });
+      // A second: two provider attempts, and a person decides.
+      await round(timesOutExcept);
+      expect(await statusOf(db, id)).toMatchObject({ status: 'needs_review', attempts: 3, last_error: 'not found at the provider after 2 attempts: check and approve again to retry' });
       expect(await outboxFor(db, m.phone)).toEqual([]);
       ctx.clock.set(WEDNESDAY_10AM_LA);
     });
