@@ -27,7 +27,7 @@ export interface FunnelStats {
   /** Every message generated (each row starts as a suggestion). */
   suggested: number;
   /** Still waiting for a human decision (status suggested). */
-  awaitingReview: number;
+  awaitingApproval: number;
   /** Approved by a human (approved_at recorded and not since rejected or returned to review). */
   approved: number;
   /** Approved messages whose text a human changed. */
@@ -135,7 +135,7 @@ export function funnelStats(facts: MessageFacts[], opts: { asOf: Date; windowDay
   const segments = sent.reduce((a, f) => a + f.segments, 0);
   return {
     suggested: facts.length,
-    awaitingReview: count((f) => f.status === 'suggested'),
+    awaitingApproval: count((f) => f.status === 'suggested'),
     approved: approved.length,
     edited,
     rejected,
@@ -179,7 +179,7 @@ function funnelLines(s: FunnelStats, windowDays: number): string[] {
   return [
     `Review: ${s.suggested} suggested · ${s.approved} approved (${formatPercent(s.rates.approval)} of ${s.approved + s.rejected} decided) · ` +
       `${s.edited} edited (${formatPercent(s.rates.edit)} of approved) · ${s.rejected} rejected` +
-      (s.awaitingReview ? ` · ${s.awaitingReview} awaiting review` : '') +
+      (s.awaitingApproval ? ` · ${s.awaitingApproval} awaiting approval` : '') +
       ` · median time to approval ${formatDuration(s.medianSecondsToApproval)}`,
     `Delivery: ${s.sent} sent · ${s.delivered} delivered (${formatPercent(s.rates.delivery)} of sent) · ` +
       `${s.undelivered} undelivered · ${s.failed} failed · ${s.segments} segments · ${formatUsd(s.costUsd)}`,
@@ -216,7 +216,7 @@ export function formatReport(r: CampaignReport): string {
 }
 
 export const CSV_COLUMNS = [
-  'scope', 'key', 'suggested', 'approved', 'edited', 'rejected', 'awaiting_review', 'cancelled', 'sent', 'delivered',
+  'scope', 'key', 'suggested', 'approved', 'edited', 'rejected', 'awaiting_approval', 'cancelled', 'sent', 'delivered',
   'undelivered', 'failed', 'replied', 'replies', 'opted_out', 'window_open', 'segments', 'cost_usd',
   'median_seconds_to_approval', 'approval_rate', 'edit_rate', 'delivery_rate', 'response_rate', 'opt_out_rate',
 ] as const;
@@ -225,7 +225,7 @@ export const CSV_COLUMNS = [
 export function reportToCsv(r: CampaignReport): string {
   const rate = (x: number | null) => (x === null ? '' : x.toFixed(4));
   const row = (scope: string, key: string, s: FunnelStats) => [
-    scope, key, s.suggested, s.approved, s.edited, s.rejected, s.awaitingReview, s.cancelled, s.sent, s.delivered,
+    scope, key, s.suggested, s.approved, s.edited, s.rejected, s.awaitingApproval, s.cancelled, s.sent, s.delivered,
     s.undelivered, s.failed, s.replied, s.replies, s.optedOut, s.windowOpen, s.segments, s.costUsd.toFixed(4),
     s.medianSecondsToApproval === null ? '' : Math.round(s.medianSecondsToApproval),
     rate(s.rates.approval), rate(s.rates.edit), rate(s.rates.delivery), rate(s.rates.response), rate(s.rates.optOut),

@@ -86,11 +86,15 @@ async function afterApproval(c: PoolClient, ctx: AppContext, actor: Actor, campa
   await planApprovedMessages(c, ctx, campaignId);
 }
 
-/** Re-renders the cards of messages a person changed, and their batches' progress (which counts what waits for approval). */
-async function changed(c: PoolClient, ctx: AppContext, ids: number[]): Promise<CardRow[]> {
+/**
+ * Re-renders the cards of messages a person changed and, when `counts` changed (an approval
+ * or a rejection), their batches' progress, which counts what waits for approval. A draft
+ * campaign (nothing approved yet) has no progress to show.
+ */
+async function changed(c: PoolClient, ctx: AppContext, ids: number[], opts: { counts: boolean }): Promise<CardRow[]> {
   const rows = await getCardRows(c, ids);
   await enqueueCardChanges(c, rows.map(cardChange));
-  await enqueueProgress(c, rows.map((r) => r.batch_id), ctx.clock.now());
+  if (opts.counts) await enqueueProgress(c, rows.filter((r) => r.campaign_status !== 'draft').map((r) => r.batch_id), ctx.clock.now());
   return rows;
 }
 
@@ -160,7 +164,7 @@ export async function approveMessage(ctx: AppContext, actor: Actor, messageId: n
     });
     if (!moved.ok) return movedOnMeanwhile(c, ctx, messageId, moved);
     await afterApproval(c, ctx, actor, row.campaign_id);
-    const [after] = await changed(c, ctx, [messageId]);
+    const [after] = await changed(c, ctx, [messageId], { counts: true });
     return { ok: true, message: `Approved by ${actor.name}.`, card: cardFromRow(ctx, after!) };
   });
   if (out.ok || out.code === 'stale') ringOutbox();
@@ -187,7 +191,7 @@ export async function rejectMessage(ctx: AppContext, actor: Actor, messageId: nu
       note: { actorId: actor.id, cardVersion: row.version },
     });
     if (!moved.ok) return movedOnMeanwhile(c, ctx, messageId, moved);
-    const [after] = await changed(c, ctx, [messageId]);
+    const [after] = await changed(c, ctx, [messageId], { counts: true });
     return { ok: true, message: `Rejected by ${actor.name}.`, card: cardFromRow(ctx, after!) };
   });
   if (out.ok || out.code === 'stale') ringOutbox();
@@ -273,7 +277,7 @@ export async function editMessage(ctx: AppContext, actor: Actor, messageId: numb
       const now = await getCardRow(c, messageId);
       return now ? stale(c, ctx, now, STALE_FORM) : refuse('not_found', `Message ${messageId} does not exist.`);
     }
-    const [after] = await changed(c, ctx, [messageId]);
+    const [after] = await changed(c, ctx, [messageId], { counts: false });
     return { ok: true, message: `Edited by ${actor.name}.`, card: cardFromRow(ctx, after!) };
   });
   if (out.ok || out.code === 'stale') ringOutbox();
@@ -322,7 +326,7 @@ export async function approveAll(
     });
     if (r.moved.length) {
       await afterApproval(c, ctx, actor, campaign.id);
-      await changed(c, ctx, r.moved.map((m) => m.id));
+      await changed(c, ctx, r.moved.map((m) => m.id), { counts: true });
     }
     const parts = [`Approved ${r.moved.length} message${r.moved.length === 1 ? '' : 's'} of batch #${batchId}.`];
     if (held) parts.push(`${held} with lint errors left for review (edit them first).`);
@@ -356,7 +360,7 @@ export async function rejectAll(ctx: AppContext, actor: Actor, batchId: number):
       set: { rejected_by: actor.name, rejected_at: NOW },
       note: { actorId: actor.id, batchId },
     });
-    if (r.moved.length) await changed(c, ctx, r.moved.map((m) => m.id));
+    if (r.moved.length) await changed(c, ctx, r.moved.map((m) => m.id), { counts: true });
     const extra = r.refused.length ? ` ${r.refused.length} were handled by someone else meanwhile.` : '';
     return { ok: true, message: `Rejected ${r.moved.length} message${r.moved.length === 1 ? '' : 's'} of batch #${batchId}.${extra}`, rejected: r.moved.length };
   });

@@ -91,7 +91,7 @@ export async function cancelCampaign(
       action: 'cancelled_campaign',
       set: { cancelled_reason: 'campaign_cancelled' },
     });
-    await enqueueCards(c, r.moved);
+    await enqueueCards(c, r.moved, ctx.clock.now());
     const batchId = await latestBatchOf(c, a.campaignId);
     await postToThread(c, ctx.config, {
       campaignId: a.campaignId, batchId, key: `control:cancel:${a.campaignId}`,

@@ -9,6 +9,7 @@ import type { Queryable } from '../db/database.ts';
 import { setCampaignStatus } from '../db/queries/campaigns.ts';
 import { transitionMessages } from '../db/queries/transition.ts';
 import { planSlots } from './plan.ts';
+import { enqueueCards } from './posts.ts';
 import { approvedToPlan, lastSlot, lockCampaign, timelineSince, writeSlots } from './queries.ts';
 import { NEVER_OPEN, planItem, tooShort } from './recipients.ts';
 
@@ -69,7 +70,7 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
     else reasons.set(reason, [id]);
   }
   for (const [reason, ids] of reasons) {
-    await transitionMessages(q, {
+    const r = await transitionMessages(q, {
       ids,
       from: 'approved',
       to: 'needs_review',
@@ -78,6 +79,8 @@ async function plan(q: Queryable, ctx: AppContext, campaignId: number, mode: 'ap
       action: 'unschedulable',
       set: { scheduled_send_time: null, last_error: reason },
     });
+    // After a settings change or a resume no one else re-renders them: their cards now ask for a person.
+    await enqueueCards(q, r.moved, ctx.clock.now());
   }
   if (campaign.status === 'draft') {
     await setCampaignStatus(q, { id: campaignId, from: ['draft'], to: 'active', actor: 'scheduler', surface: 'system' });

@@ -38,9 +38,10 @@ async function cardPlaces(q: Queryable, ids: number[]): Promise<Map<number, Card
 
 /**
  * Enqueues the card re-render of messages whose status changed, at once (key
- * card:<id>:v<version>): for changes a person asked for (a pause, a cancel, a STOP).
+ * card:<id>:v<version>), and their batches' progress (coalesced): for changes a person
+ * asked for (a cancel, a STOP) and for messages the planner sends to review, in any batch.
  */
-export async function enqueueCards(q: Queryable, moved: { id: number; version: number }[]): Promise<void> {
+export async function enqueueCards(q: Queryable, moved: { id: number; version: number }[], now: Date): Promise<void> {
   if (moved.length === 0) return;
   const places = await cardPlaces(q, moved.map((m) => m.id));
   await enqueueCardChanges(
@@ -50,6 +51,7 @@ export async function enqueueCards(q: Queryable, moved: { id: number; version: n
       return p ? [{ messageId: m.id, version: m.version, batchId: p.batchId, surfaces: p.surfaces }] : [];
     }),
   );
+  await enqueueProgress(q, [...places.values()].map((p) => p.batchId), now);
 }
 
 /**

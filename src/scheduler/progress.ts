@@ -23,6 +23,7 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
   if (!campaign) return { text: `Batch ${batchId} no longer exists.`, tone: 'warning' };
   const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
   const n = await sendCounts(q, { batchId });
+  const live = n.total - n.cancelled - n.rejected;
   const state =
     campaign.status === 'paused'
       ? `Paused${campaign.paused_reason ? `: ${campaign.paused_reason}` : ''}`
@@ -34,14 +35,19 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
             ? 'Waiting for review'
             : n.toApprove > 0
               ? 'Waiting for approval'
-              : 'Done';
+              : live === 0
+                ? 'Nothing to send'
+                : 'Done';
   // Messages waiting for a person go nowhere until someone decides: "Done" would hide them.
   const waiting =
     (n.toApprove ? `, ${n.toApprove} to approve` : '') +
     (n.inReview ? `, ${n.inReview} in review (see ${n.inReview === 1 ? 'its card' : 'their cards'})` : '');
   return {
     title: `Progress: ${campaign.name}`,
-    text: `${state}. ${n.sent} of ${n.total - n.cancelled - n.rejected} sent${n.pending ? `, ${n.pending} to go` : ''}${waiting}.`,
+    text:
+      live === 0 && campaign.status !== 'cancelled'
+        ? `${state}: every message of this batch was rejected or cancelled.`
+        : `${state}. ${n.sent} of ${live} sent${n.pending ? `, ${n.pending} to go` : ''}${waiting}.`,
     fields: [
       { label: 'Sent', value: String(n.sent) },
       { label: 'Delivered', value: String(n.delivered) },
@@ -51,6 +57,6 @@ export async function renderProgress(q: Queryable, ctx: AppContext, batchId: num
       { label: 'Next send', value: n.nextSendAt && campaign.status === 'active' ? formatWhen(n.nextSendAt, zone) : '—' },
       { label: 'ETA', value: n.lastSlotAt && campaign.status === 'active' ? formatWhen(n.lastSlotAt, zone) : '—' },
     ],
-    tone: campaign.status === 'paused' || (n.pending === 0 && n.inReview > 0) ? 'warning' : n.pending === 0 && n.toApprove === 0 ? 'success' : 'info',
+    tone: campaign.status === 'paused' || (n.pending === 0 && n.inReview > 0) ? 'warning' : n.pending === 0 && n.toApprove === 0 && live > 0 ? 'success' : 'info',
   };
 }

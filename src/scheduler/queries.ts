@@ -319,8 +319,8 @@ export interface SummaryCampaign {
 }
 
 /**
- * Campaigns the daily summary reports on, by channel: active or paused ones, and any other
- * with activity since `since` (an attempt, a delivery or an inbound reply, stamped on the
+ * Campaigns the daily summary reports on, by channel: active or paused ones, those with
+ * messages waiting for a person (to approve, in review), and any other with activity since `since` (an attempt, a delivery or an inbound reply, stamped on the
  * app's clock, so a demo's fast clock finds them too) or a message changed since then on
  * the database's clock (a cancel, which stamps nothing else).
  */
@@ -329,6 +329,8 @@ export async function summaryCampaigns(q: Queryable, since: Date): Promise<Summa
     `SELECT c.id, c.name, c.status, c.chat_surface, c.chat_channel FROM campaigns c
      WHERE c.chat_surface IS NOT NULL AND c.chat_channel IS NOT NULL
        AND (c.status IN ('active', 'paused')
+            -- Messages waiting for a person, however long nothing else happened (a forgotten batch).
+            OR EXISTS (SELECT 1 FROM campaign_messages m WHERE m.campaign_id = c.id AND m.status IN ('suggested', 'needs_review'))
             OR EXISTS (SELECT 1 FROM campaign_messages m WHERE m.campaign_id = c.id
                          AND (m.updated_at >= $1 OR m.last_attempt_at >= $1 OR m.sent_at >= $1 OR m.delivered_at >= $1))
             OR EXISTS (SELECT 1 FROM inbound_messages i JOIN campaign_messages m ON m.id = i.message_id

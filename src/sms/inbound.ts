@@ -139,7 +139,7 @@ export async function cancelPendingTo(q: Queryable, ctx: AppContext, phone: stri
     action: 'cancelled_opt_out',
     set: { cancelled_reason: reason },
   });
-  await enqueueCards(q, r.moved);
+  await enqueueCards(q, r.moved, ctx.clock.now());
   ctx.log.info('opt-out cancelled pending messages', { phone: maskPhone(phone), cancelled: r.moved.length });
   return r.moved.length;
 }

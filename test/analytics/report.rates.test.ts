@@ -72,7 +72,7 @@ describe.each(engines)('campaign report rates on %s', (engine) => {
   it('counts and rates of the whole campaign', () => {
     const t = report.totals;
     expect(t).toMatchObject({
-      suggested: 14, awaitingReview: 1, approved: 10, edited: 2, rejected: 3, cancelled: 1,
+      suggested: 14, awaitingApproval: 1, approved: 10, edited: 2, rejected: 3, cancelled: 1,
       sent: 7, delivered: 4, undelivered: 1, failed: 2,
       replied: 3, replies: 4, optedOut: 2, windowOpen: 1, segments: 9, costUsd: 0.0747,
       medianSecondsToApproval: 27.5 * 60,

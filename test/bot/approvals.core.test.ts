@@ -10,6 +10,7 @@ import { auditFor } from '../../src/db/queries/audit.ts';
 import { silentLogger } from '../../src/log.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertMessage } from '../support/fixtures.ts';
+import { renderProgress } from '../../src/scheduler/progress.ts';
 import { seedSlackBatch } from '../slack/support.ts';
 
 const dana: Actor = { id: 'U1', name: 'dana', surface: 'console', isApprover: true };
@@ -64,6 +65,22 @@ describe.each(engines)('approval core on %s', (engine) => {
       // The progress counts what waits for approval: one fewer now (coalesced per 30 s).
       { kind: 'progress', dedupe_key: expect.stringMatching(new RegExp(`^progress:${b.batchId}:\\d+$`)) },
     ]);
+  });
+
+  it("a batch's progress follows approvals and rejections once its campaign has an approval; an edit changes no count", async () => {
+    const b = await seedSlackBatch(db.pool, { campaign: 'core-progress', n: 3 });
+    const [first, second, third] = b.messageIds as [number, number, number];
+    const progressRows = async () => (await outboxKinds(b.batchId)).filter((k) => k.kind === 'progress');
+    // Nothing approved yet (a draft campaign): no progress message to show.
+    expect(await rejectMessage(ctx, dana, first, 1)).toMatchObject({ ok: true });
+    expect(await progressRows()).toEqual([]);
+    expect(await approveMessage(ctx, dana, second, 1)).toMatchObject({ ok: true });
+    expect(await progressRows()).toHaveLength(1);
+    expect((await renderProgress(db.pool, ctx, b.batchId)).text).toBe('Sending. 0 of 2 sent, 1 to go, 1 to approve.');
+    // Rejecting the last suggestion clears "1 to approve" (the same 30-second progress row, rendered at delivery).
+    expect(await rejectMessage(ctx, dana, third, 1)).toMatchObject({ ok: true });
+    expect(await progressRows()).toHaveLength(1);
+    expect((await renderProgress(db.pool, ctx, b.batchId)).text).toBe('Sending. 0 of 1 sent, 1 to go.');
   });
 
   it('validateEdit names each problem; editMessage stores the first original, bumps the version and audits before/after', async () => {

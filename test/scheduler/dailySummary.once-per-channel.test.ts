@@ -71,6 +71,10 @@ describe.each(engines)('daily summary on %s', (engine) => {
     await inboundTo(t1, 'reply', TODAY);
     await inboundTo(t2, 'stop', TODAY);
 
+    // "Forgotten" (a draft, same channel): a suggestion nobody approved, untouched for a long time.
+    const g = await insertCampaign(db.pool, { name: 'Forgotten', status: 'draft', chatSurface: 'console', chatChannel: 'ops' });
+    await msg(g, 'suggested', { updated: LONG_AGO });
+
     // "Brunch" (paused, same channel): one send yesterday, nothing today.
     const b = await insertCampaign(db.pool, { name: 'Brunch', status: 'paused', chatSurface: 'console', chatChannel: 'ops' });
     await msg(b, 'sent', { sent: YESTERDAY, updated: YESTERDAY });
@@ -121,6 +125,7 @@ describe.each(engines)('daily summary on %s', (engine) => {
             tone: 'info',
             text: [
               '*Brunch* (paused): sent 0 (-1 vs yesterday), delivered 0, failed 0, replies 0, opt-outs 0; pending 0',
+              '*Forgotten* (draft): sent 0, delivered 0, failed 0, replies 0, opt-outs 0; pending 0; 1 to approve',
               '*Winback* (active): sent 5 (+2 vs yesterday), delivered 4 (+2 vs yesterday), failed 1, replies 2 (+1 vs yesterday), ' +
                 'opt-outs 1 (+1 vs yesterday); pending 2, ETA Thu 07/17 10:15 AM',
             ].join('\n'),

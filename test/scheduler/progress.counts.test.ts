@@ -109,6 +109,11 @@ describe.each(engines)('progress message on %s', (engine) => {
     expect(await renderProgress(db.pool, ctx, approval.batchId)).toMatchObject({ text: 'Waiting for approval. 1 of 2 sent, 1 to approve.', tone: 'info' });
   });
 
+  it('a batch whose messages were all rejected or cancelled has nothing to send, and does not say "Done"', async () => {
+    const b = await batch(['rejected', 'rejected', 'cancelled']);
+    expect(await renderProgress(db.pool, ctx, b.batchId)).toMatchObject({ text: 'Nothing to send: every message of this batch was rejected or cancelled.', tone: 'info' });
+  });
+
   it('a batch that no longer exists renders a warning instead of failing', async () => {
     expect(await renderProgress(db.pool, ctx, 987654)).toEqual({ text: 'Batch 987654 no longer exists.', tone: 'warning' });
   });
