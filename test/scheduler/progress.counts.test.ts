@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import type { MessageStatus } from '../../src/domain/messageStatus.ts';
+import { changeCampaignSettings } from '../../src/scheduler/controls.ts';
 import { formatWhen, renderProgress } from '../../src/scheduler/progress.ts';
+import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertMessage } from '../support/fixtures.ts';
 import { testContext } from './support.ts';
@@ -25,6 +27,9 @@ describe.each(engines)('progress message on %s', (engine) => {
     ctx = testContext(db);
   });
   afterAll(() => db?.close());
+
+  const progressRows = async (batchId: number) =>
+    (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM chat_outbox WHERE kind = 'progress' AND batch_id = $1`, [batchId])).rows[0]!.n;
 
   async function batch(statuses: MessageStatus[], campaign: { status?: string } = {}) {
     const campaignId = await insertCampaign(db.pool, { name: `progress-${++n}-${engine}`, status: campaign.status });
@@ -112,6 +117,22 @@ describe.each(engines)('progress message on %s', (engine) => {
   it('a batch whose messages were all rejected or cancelled has nothing to send, and does not say "Done"', async () => {
     const b = await batch(['rejected', 'rejected', 'cancelled']);
     expect(await renderProgress(db.pool, ctx, b.batchId)).toMatchObject({ text: 'Nothing to send: every message of this batch was rejected or cancelled.', tone: 'info' });
+  });
+
+  it("a STOP refreshes the progress of every batch whose messages it cancels, and the planner's unschedulable messages theirs", async () => {
+    const a = await batch(['delivered', 'approved']);
+    const b = await batch(['needs_review']);
+    const phone = '+14155550177';
+    await db.pool.query('UPDATE campaign_messages SET phone = $1 WHERE id = ANY($2::bigint[])', [phone, [a.ids[1], b.ids[0]]]);
+    await handleInboundSms(ctx, { providerMessageId: `SMprogstop${engine}`, from: phone, body: 'STOP' });
+    for (const x of [a, b]) expect(await progressRows(x.batchId), `batch ${x.batchId}`).toBe(1);
+    expect((await renderProgress(db.pool, ctx, b.batchId)).text).toBe('Nothing to send: every message of this batch was rejected or cancelled.');
+
+    // Business hours that never meet the recipient's quiet hours (08:00-21:00): the planner sends the approved message to review.
+    const c = await batch(['approved']);
+    const r = await changeCampaignSettings(ctx, { campaignId: c.campaignId, assignments: 'hours=06:00-07:00', actor: 'dana', surface: 'console' });
+    expect(r.ok, r.message).toBe(true);
+    expect(await progressRows(c.batchId)).toBe(1);
   });
 
   it('a batch that no longer exists renders a warning instead of failing', async () => {
