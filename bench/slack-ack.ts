@@ -47,7 +47,9 @@ function busyLoop(db: Database): { stop(): Promise<number> } {
     while (running) {
       await db.tx(async (c) => {
         await c.query(`SELECT id FROM campaign_messages WHERE status = 'suggested' ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED`);
-        await c.query(`UPDATE campaign_messages SET updated_at = now() WHERE id IN (SELECT id FROM campaign_messages ORDER BY random() LIMIT 20)`);
+        // Rows another transaction holds are skipped, as the dispatcher's claims skip them: a
+        // random-order update that waited could deadlock with an approval's slot writes.
+        await c.query(`UPDATE campaign_messages SET updated_at = now() WHERE id IN (SELECT id FROM campaign_messages ORDER BY random() LIMIT 20 FOR UPDATE SKIP LOCKED)`);
         await c.query(`SELECT campaign_id, status, count(*) FROM campaign_messages GROUP BY 1, 2`);
       });
       await db.pool.query(`SELECT count(*) FROM generate_series(1, 5000)`);
