@@ -292,11 +292,7 @@ export class Dispatcher {
     stats.due = candidates.length;
     if (candidates.length === 0) return [];
     const batchOf = new Map(candidates.map((cand) => [cand.id, cand.batch_id]));
-    // Cancelled or sent to review here: their cards change, and so do their batches' counts.
-    const cards = async (moved: { id: number }[]) => {
-      await enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
-      await enqueueProgress(c, moved.map((m) => batchOf.get(m.id) ?? null), now);
-    };
+    const cards = (moved: { id: number }[]) => enqueueCoalescedCards(c, moved.map((m) => ({ id: m.id, batchId: batchOf.get(m.id) ?? null })), now);
     const counts = await recentAttempts(
       c,
       now,
@@ -544,7 +540,6 @@ export class Dispatcher {
         const moved = new Set(r.moved.map((m) => m.id));
         await enqueueCoalescedCards(c, optedOut.filter((m) => moved.has(m.id)), now);
       }
-      await enqueueProgress(c, outcomes.map((o) => o.m.batchId), now);
     });
     incCounter('smsops_sms_sent_total', {}, stats.sent, 'Messages the provider accepted');
     incCounter('smsops_sms_failed_total', {}, stats.failed, 'Messages the provider refused');
@@ -691,7 +686,6 @@ export class Dispatcher {
           out.review += moved.moved.length;
           const others = rivals.filter((x) => moved.moved.some((y) => y.id === x.id));
           await enqueueCoalescedCards(c, others, now);
-          await enqueueProgress(c, others.map((x) => x.batchId), now);
           r = { ok: moved.moved.some((x) => x.id === Number(m.id)) };
         } else if (ids.length) {
           r = await transitionMessage(c, {
@@ -739,7 +733,6 @@ export class Dispatcher {
         if (r.ok) {
           const batchId = m.batch_id === null ? null : Number(m.batch_id);
           await enqueueCoalescedCards(c, [{ id: Number(m.id), batchId }], now);
-          await enqueueProgress(c, [batchId], now);
           if (ids.length) for (const campaignId of await applyEarlyStatuses(c, this.ctx, ids.slice(0, 1))) failedCampaigns.add(campaignId);
         }
       });

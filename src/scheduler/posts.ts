@@ -57,7 +57,8 @@ export async function enqueueCards(q: Queryable, moved: { id: number; version: n
 /**
  * Enqueues the card re-render of messages the scheduler moved (sent, delivered, failed ...),
  * coalesced: one card row per message and one batch_header row per batch and surface per
- * 30 s bucket, delivered at the end of the bucket and rendered then from current state.
+ * 30 s bucket, delivered at the end of the bucket and rendered then from current state;
+ * and their batches' progress, which counts them (coalesced the same way).
  * Messages without a batch have no card and cost no query.
  */
 export async function enqueueCoalescedCards(q: Queryable, moved: { id: number; batchId: number | null }[], now: Date): Promise<void> {
@@ -67,6 +68,7 @@ export async function enqueueCoalescedCards(q: Queryable, moved: { id: number; b
   const bucket = Math.floor(now.getTime() / COALESCE_MS);
   const renders = [...places.values()].map((p) => ({ messageId: p.id, batchId: p.batchId, surfaces: p.surfaces, stamp: `b${bucket}`, headerStamp: `b${bucket}` }));
   await enqueueCoalescedPosts(q, cardRenderItems(renders, new Date((bucket + 1) * COALESCE_MS)));
+  await enqueueProgress(q, moved.map((m) => m.batchId), now);
 }
 
 /**

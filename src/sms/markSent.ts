@@ -17,7 +17,7 @@ import { transitionMessage } from '../db/queries/transition.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { AppError, coerceError } from '../errors.ts';
 import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
-import { enqueueCoalescedCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
+import { enqueueCoalescedCards, postToThread } from '../scheduler/posts.ts';
 import { reconcilingTo } from '../scheduler/queries.ts';
 import { splitBubbles } from './bubbles.ts';
 import type { ProviderMessage, SmsProvider } from './provider.ts';
@@ -126,7 +126,6 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
     const listedOutcome = await applyDeliveryStatus(c, ctx, ids[0]!, found[0]!.status);
     if (listedOutcome !== null && found[0]!.status !== 'delivered') failed.add(listedOutcome);
     await enqueueCoalescedCards(c, [{ id, batchId: m.batch_id }], now);
-    await enqueueProgress(c, [m.batch_id], now);
     await postToThread(c, ctx.config, {
       campaignId: m.campaign_id,
       batchId: m.batch_id,

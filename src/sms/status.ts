@@ -11,7 +11,7 @@ import type { Queryable } from '../db/database.ts';
 import { transitionMessage } from '../db/queries/transition.ts';
 import type { MessageStatus } from '../domain/messageStatus.ts';
 import { enforceErrorBudget } from '../scheduler/errorBudget.ts';
-import { enqueueCoalescedCards, enqueueProgress } from '../scheduler/posts.ts';
+import { enqueueCoalescedCards } from '../scheduler/posts.ts';
 
 export interface StatusUpdate {
   providerMessageId: string;
@@ -91,7 +91,6 @@ export async function applyDeliveryStatus(
   if (!moved.ok) return null;
   const batchId = m.batch_id === null ? null : Number(m.batch_id);
   await enqueueCoalescedCards(q, [{ id: moved.row.id, batchId }], now);
-  await enqueueProgress(q, [batchId], now);
   return Number(m.campaign_id);
 }
 
