@@ -18,7 +18,7 @@ const viewer: Actor = { id: 'U2', name: 'val', surface: 'console', isApprover: f
 
 describe.each(engines)('approval core on %s', (engine) => {
   let db: Database;
-  let ctx: AppContext;
+  let ctx: AppContext & { clock: ManualClock };
   beforeAll(async () => {
     db = await openTestDatabase(engine);
     ctx = { config: loadConfig({ RECIPIENT_QUIET_HOURS: 'off' }), db, log: silentLogger, clock: new ManualClock('2026-11-23T18:00:00Z') };
@@ -77,9 +77,14 @@ describe.each(engines)('approval core on %s', (engine) => {
     expect(await approveMessage(ctx, dana, second, 1)).toMatchObject({ ok: true });
     expect(await progressRows()).toHaveLength(1);
     expect((await renderProgress(db.pool, ctx, b.batchId)).text).toBe('Sending. 0 of 2 sent, 1 to go, 1 to approve.');
-    // Rejecting the last suggestion clears "1 to approve" (the same 30-second progress row, rendered at delivery).
-    expect(await rejectMessage(ctx, dana, third, 1)).toMatchObject({ ok: true });
+    // An edit changes no count: no progress edit in the next 30-second bucket.
+    ctx.clock.advance(30_000);
+    const approved = await row(second);
+    expect(await editMessage(ctx, dana, second, 'Hi! Come by this week. Reply STOP to opt out', approved.version)).toMatchObject({ ok: true });
     expect(await progressRows()).toHaveLength(1);
+    // Rejecting the last suggestion does: a progress edit in that bucket, which clears "1 to approve".
+    expect(await rejectMessage(ctx, dana, third, 1)).toMatchObject({ ok: true });
+    expect(await progressRows()).toHaveLength(2);
     expect((await renderProgress(db.pool, ctx, b.batchId)).text).toBe('Sending. 0 of 1 sent, 1 to go.');
   });
 

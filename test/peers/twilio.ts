@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TwilioSmsProvider } from '../../src/sms/twilio.ts';
 
 export type TwilioFault = 'http500' | 'http429' | 'hang' | 'drop' | 'optout21610' | 'invalid21211';
 
@@ -56,6 +57,21 @@ export interface RecordedRequest {
   authorized: boolean;
 }
 
+/** The messaging service every test sends through, and where its status callbacks would go. */
+export const PEER_MESSAGING_SERVICE = 'MG0001';
+export const PEER_STATUS_CALLBACK = 'https://smsops.example.com/twilio/status';
+
+/**
+ * Our Twilio provider (the real `twilio` client) against a peer at `url`: a child process
+ * knows the peer only by its url and credentials (see TwilioPeer.provider).
+ */
+export function peerProvider(p: { url: string; accountSid: string; authToken: string; timeoutMs: number }): TwilioSmsProvider {
+  return new TwilioSmsProvider({
+    accountSid: p.accountSid, authToken: p.authToken, messagingServiceSid: PEER_MESSAGING_SERVICE, apiUrl: p.url,
+    statusCallbackUrl: PEER_STATUS_CALLBACK, timeoutMs: p.timeoutMs,
+  });
+}
+
 export class TwilioPeer {
   readonly messages: PeerMessage[] = [];
   readonly requests: RecordedRequest[] = [];
@@ -87,6 +103,11 @@ export class TwilioPeer {
   failFor(to: string, fault: TwilioFault | null): void {
     if (fault) this.byRecipient.set(to, fault);
     else this.byRecipient.delete(to);
+  }
+
+  /** Our Twilio provider against this peer (started). */
+  provider(opts: { timeoutMs: number }): TwilioSmsProvider {
+    return peerProvider({ url: this.url, accountSid: this.accountSid, authToken: this.authToken, timeoutMs: opts.timeoutMs });
   }
 
   async start(): Promise<this> {

@@ -10,7 +10,7 @@ import { changeCampaignSettings } from '../../src/scheduler/controls.ts';
 import { formatWhen, renderProgress } from '../../src/scheduler/progress.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertMessage } from '../support/fixtures.ts';
 import { testContext } from './support.ts';
 
 const LA = 'America/Los_Angeles';
@@ -33,11 +33,7 @@ describe.each(engines)('progress message on %s', (engine) => {
 
   async function batch(statuses: MessageStatus[], campaign: { status?: string } = {}) {
     const campaignId = await insertCampaign(db.pool, { name: `progress-${++n}-${engine}`, status: campaign.status });
-    const { rows } = await db.pool.query<{ id: number }>(
-      `INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`,
-      [campaignId],
-    );
-    const batchId = Number(rows[0]!.id);
+    const batchId = await insertBatch(db.pool, campaignId);
     const ids: number[] = [];
     for (const status of statuses) ids.push(await insertMessage(db.pool, { campaignId, batchId, status }));
     return { campaignId, batchId, ids };
@@ -61,11 +57,7 @@ describe.each(engines)('progress message on %s', (engine) => {
     await reply(sent!, 'help'); // neither a reply nor an opt-out
     await reply(d2!, 'stop');
     // Another batch of the same campaign: its reply is not this batch's.
-    const { rows } = await db.pool.query<{ id: number }>(
-      `INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`,
-      [b.campaignId],
-    );
-    await reply(await insertMessage(db.pool, { campaignId: b.campaignId, batchId: Number(rows[0]!.id), status: 'delivered' }));
+    await reply(await insertMessage(db.pool, { campaignId: b.campaignId, batchId: await insertBatch(db.pool, b.campaignId), status: 'delivered' }));
 
     const m = await renderProgress(db.pool, ctx, b.batchId);
     expect(m).toEqual({

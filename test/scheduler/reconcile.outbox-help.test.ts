@@ -41,6 +41,6 @@ describe.each(engines)('a HELP answered by the outbox, during reconciliation, on
     await dispatcher().reconcileOnce();
     const s = await statusOf(db, id);
     // Confirmed absent: it goes again at the next tick, as without the HELP.
-    expect({ status: s.status, last_error: s.last_error }).toMatchObject({ status: 'approved' });
+    expect(s.status).toBe('approved');
   });
 });

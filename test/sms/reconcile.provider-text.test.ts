@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { sameSmsText, smsSkeleton } from '../../src/sms/providerText.ts';
-import { TwilioSmsProvider } from '../../src/sms/twilio.ts';
+import type { TwilioSmsProvider } from '../../src/sms/twilio.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
@@ -52,10 +52,7 @@ describe.each(engines)('reconciling against the texts Twilio keeps, on %s', (eng
     db = await openTestDatabase(engine);
     ctx = testContext(db);
     peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
-    sms = new TwilioSmsProvider({
-      accountSid: SID, authToken: TOKEN, messagingServiceSid: 'MG0002', apiUrl: peer.url,
-      statusCallbackUrl: 'https://smsops.example.com/twilio/status', timeoutMs: 500,
-    });
+    sms = peer.provider({ timeoutMs: 500 });
   });
   beforeEach(() => {
     peer.keptText = 'as_sent';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
-import { TwilioSmsProvider } from '../../src/sms/twilio.ts';
+import type { TwilioSmsProvider } from '../../src/sms/twilio.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
@@ -24,10 +24,7 @@ describe.each(engines)('Twilio faults through the dispatcher on %s', (engine) =>
     db = await openTestDatabase(engine);
     ctx = testContext(db);
     peer = await new TwilioPeer(SID, TOKEN, { now: () => ctx.clock.now() }).start();
-    sms = new TwilioSmsProvider({
-      accountSid: SID, authToken: TOKEN, messagingServiceSid: 'MG0001', apiUrl: peer.url,
-      statusCallbackUrl: 'https://smsops.example.com/twilio/status', timeoutMs: 500,
-    });
+    sms = peer.provider({ timeoutMs: 500 });
   });
   afterAll(async () => {
     await peer?.stop();

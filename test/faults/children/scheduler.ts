@@ -14,7 +14,7 @@ import { createLogger } from '../../../src/log.ts';
 import { startScheduler } from '../../../src/scheduler/index.ts';
 import { OutboxSmsProvider } from '../../../src/sms/outbox.ts';
 import type { SmsProvider } from '../../../src/sms/provider.ts';
-import { TwilioSmsProvider } from '../../../src/sms/twilio.ts';
+import { peerProvider } from '../../peers/twilio.ts';
 
 const env = process.env;
 const twilioUrl = env.CHILD_TWILIO_URL;
@@ -30,10 +30,7 @@ const log = createLogger(env.CHILD_LOG_LEVEL === 'silent' ? 'silent' : 'warn', {
 const db = await openPostgres(env.CHILD_DATABASE_URL!, log, Number(env.CHILD_POOL ?? 4), env.CHILD_IDLE_TX_MS ? Number(env.CHILD_IDLE_TX_MS) : undefined);
 const ctx = { config, db, log, clock: systemClock };
 const sms: SmsProvider = twilioUrl
-  ? new TwilioSmsProvider({
-      accountSid: env.CHILD_TWILIO_SID!, authToken: env.CHILD_TWILIO_TOKEN!, messagingServiceSid: 'MG0001', apiUrl: twilioUrl,
-      timeoutMs: Number(env.CHILD_TIMEOUT_MS ?? 1000),
-    })
+  ? peerProvider({ url: twilioUrl, accountSid: env.CHILD_TWILIO_SID!, authToken: env.CHILD_TWILIO_TOKEN!, timeoutMs: Number(env.CHILD_TIMEOUT_MS ?? 1000) })
   : new OutboxSmsProvider(db.pool, systemClock, { latencyMs: Number(env.CHILD_LATENCY_MS ?? 0) });
 
 const scheduler = await startScheduler(ctx, {

@@ -9,16 +9,13 @@ import { openPostgres } from '../../../src/db/database.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { Dispatcher, sleep } from '../../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../../src/sms/outbox.ts';
-import { TwilioSmsProvider } from '../../../src/sms/twilio.ts';
+import { peerProvider } from '../../peers/twilio.ts';
 
 const db = await openPostgres(process.env.CHILD_DATABASE_URL!, silentLogger, 4);
 const ctx = { config: loadConfig({ LOG_LEVEL: 'silent' }), db, log: silentLogger, clock: systemClock };
 // CHILD_TWILIO_URL: the real twilio client against the test's Twilio peer (which adds the latency) instead of the outbox.
 const sms = process.env.CHILD_TWILIO_URL
-  ? new TwilioSmsProvider({
-      accountSid: process.env.CHILD_TWILIO_SID!, authToken: process.env.CHILD_TWILIO_TOKEN!, messagingServiceSid: 'MG0000000000000000000000000000000C',
-      apiUrl: process.env.CHILD_TWILIO_URL, statusCallbackUrl: 'https://smsops.example.com/twilio/status', timeoutMs: 5000,
-    })
+  ? peerProvider({ url: process.env.CHILD_TWILIO_URL, accountSid: process.env.CHILD_TWILIO_SID!, authToken: process.env.CHILD_TWILIO_TOKEN!, timeoutMs: 5000 })
   : new OutboxSmsProvider(db.pool, systemClock, { latencyMs: Number(process.env.CHILD_LATENCY_MS ?? 40) });
 const dispatcher = new Dispatcher(ctx, sms, {
   batchSize: Number(process.env.CHILD_BATCH ?? 10),
