@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchHeaderModel, CardModel } from '../../src/bot/chatSurface.ts';
+import type { BatchHeaderModel } from '../../src/bot/chatSurface.ts';
 import {
   LIMITS,
   batchHeaderMessage,
@@ -18,28 +18,7 @@ import {
   parseReviewApproveId,
   reviewApproveId,
 } from '../../src/bot/discord/render.ts';
-
-function card(id: number, over: Partial<CardModel> = {}): CardModel {
-  return {
-    messageId: id,
-    version: 1,
-    campaignName: 'spring',
-    customerName: `Customer ${id}`,
-    maskedPhone: '+1415***0001',
-    body: `Hi Customer ${id}! 10% off this week. Reply STOP to opt out`,
-    status: 'suggested',
-    segments: 1,
-    encoding: 'GSM-7',
-    estimatedCostUsd: 0.0079,
-    context: [{ label: 'Last visit', value: '64 days ago' }],
-    rationale: 'Lapsed regular',
-    lint: [],
-    statusLine: null,
-    statusHint: null,
-    actions: ['approve', 'edit', 'reject'],
-    ...over,
-  };
-}
+import { cardModel as card } from '../support/cardModel.ts';
 
 type Row = { components: { custom_id: string; label: string }[] };
 

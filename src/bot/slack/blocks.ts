@@ -77,11 +77,20 @@ function lintLine(lint: LintFinding[]): string {
   return lint.map((f) => `${icon[f.severity]} ${esc(f.message)}`).join('  ');
 }
 
-/** Approving a message back in review asks first, repeating why it came back (its SMS may already have gone). */
-function reviewConfirm(card: CardModel) {
+/** Slack's ceiling for a confirm dialog's text. */
+const CONFIRM_TEXT_CHARS = 300;
+const APPROVE_AGAIN_SUFFIX = ' Approving schedules it to be sent.';
+
+/**
+ * Approving a message back in review asks first, repeating why it came back (its SMS may
+ * already have gone). A long reason is shortened, never the closing sentence that says what
+ * the click does.
+ */
+function reviewConfirm(card: Pick<CardModel, 'statusLine'>) {
+  const reason = clip(card.statusLine ?? 'This message needs review.', CONFIRM_TEXT_CHARS - APPROVE_AGAIN_SUFFIX.length);
   return {
     title: plain('Approve again?', 100),
-    text: plain(`${card.statusLine ?? 'This message needs review.'} Approving schedules it to be sent.`, 300),
+    text: plain(reason + APPROVE_AGAIN_SUFFIX, CONFIRM_TEXT_CHARS),
     confirm: plain('Approve', 30),
     deny: plain('Back', 30),
   };
