@@ -112,10 +112,14 @@ export interface ChatSurface {
   updateCard(ref: ChatRef, card: CardModel, packed?: CardModel[]): Promise<void>;
   /** Re-renders a batch's parent message in place. */
   updateBatchHeader(ref: ChatRef, header: BatchHeaderModel): Promise<void>;
-  /** Posts into the thread under `parent`. */
-  postInThread(parent: ChatRef, message: ChatMessage): Promise<ChatRef>;
-  /** Posts at the top level of a channel. */
-  postInChannel(channel: string, message: ChatMessage): Promise<ChatRef>;
+  /**
+   * Posts into the thread under `parent`. `key` names this post, the same on every retry of
+   * it: a surface that can (Discord's nonce) answers a retry whose earlier attempt landed
+   * with that message instead of posting it again.
+   */
+  postInThread(parent: ChatRef, message: ChatMessage, key?: string): Promise<ChatRef>;
+  /** Posts at the top level of a channel (`key`: as for postInThread). */
+  postInChannel(channel: string, message: ChatMessage, key?: string): Promise<ChatRef>;
   /** Replaces a message posted by postInThread/postInChannel (the progress message). */
   updateMessage(ref: ChatRef, message: ChatMessage): Promise<void>;
 }

@@ -225,7 +225,8 @@ export function startChatOutbox(
       await surfaceOf(row).updateMessage(existing, message);
       return { updated: existing };
     }
-    const ref = await surfaceOf(row).postInThread(parent, message);
+    // A batch has one progress message: a retry after a post whose ref was not stored finds it (where the surface can).
+    const ref = await surfaceOf(row).postInThread(parent, message, `p${batchId}`);
     await storeBatchProgressRef(db, batchId, row.surface, ref);
     return { posted: ref };
   }
@@ -236,11 +237,11 @@ export function startChatOutbox(
         return deliverBatch(row);
       case 'thread': {
         const p = payloads.thread.parse(row.payload);
-        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message) };
+        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message, `t${row.id}`) };
       }
       case 'channel': {
         const p = payloads.channel.parse(row.payload);
-        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message) };
+        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message, `c${row.id}`) };
       }
       default:
         throw new Error(`unknown chat outbox kind ${String(row.kind)}`);

@@ -4,9 +4,10 @@
  * rate-limit headers. A batch is a parent message in the campaign's channel with a
  * thread started from it; the cards go into the thread, up to five per message.
  *
- * Batch posts are idempotent across retries: messages are created with a nonce and
- * `enforce_nonce`, so a retried create returns the message an earlier attempt made, and
- * a thread that already exists for the parent is reused.
+ * Posts are idempotent across retries: messages are created with a nonce and
+ * `enforce_nonce`, so a retried create returns the message an earlier attempt made (Discord
+ * remembers a nonce for a few minutes), and a thread that already exists for the parent is
+ * reused.
  */
 import { DiscordAPIError, REST, Routes, type RESTPostAPIChannelMessageResult } from 'discord.js';
 import type { AppContext } from '../../context.ts';
@@ -101,15 +102,15 @@ export class DiscordSurface implements ChatSurface {
     await this.edit(ref, batchHeaderMessage(header));
   }
 
-  async postInThread(parent: ChatRef, message: ChatMessage): Promise<ChatRef> {
+  async postInThread(parent: ChatRef, message: ChatMessage, key?: string): Promise<ChatRef> {
     // A batch parent's thread has the parent's id; a ref posted inside a thread names it.
     const thread = parent.thread ?? parent.id;
-    const posted = await this.create(thread, chatMessage(message));
+    const posted = await this.create(thread, chatMessage(message), key && `smsops-${key}`);
     return { channel: posted.channel_id, id: posted.id, thread };
   }
 
-  async postInChannel(channel: string, message: ChatMessage): Promise<ChatRef> {
-    const posted = await this.create(channel, chatMessage(message));
+  async postInChannel(channel: string, message: ChatMessage, key?: string): Promise<ChatRef> {
+    const posted = await this.create(channel, chatMessage(message), key && `smsops-${key}`);
     return { channel: posted.channel_id, id: posted.id };
   }
 
