@@ -90,8 +90,23 @@ export interface PostedBatch {
   cards: Record<number, ChatRef>;
 }
 
+/**
+ * Names a post the same way on every attempt of its delivery. An attempt can land and still
+ * not be recorded (the process dies between the platform's accept and the outbox's record,
+ * or the answer is lost): a retry then returns the message the earlier attempt posted.
+ * Slack looks for the key in the message metadata of the thread or channel, the console in
+ * its own table; Discord sends it as the nonce it dedupes by (for a few minutes).
+ */
+export interface PostKey {
+  key: string;
+  /** An earlier attempt may have posted it: look before posting (where looking costs a call). */
+  retry: boolean;
+}
+
 /** Lets the outbox resume a batch post that was interrupted (chat down, restart). */
 export interface PostBatchProgress {
+  /** An earlier attempt of this delivery may have posted parts it did not record (see PostKey). */
+  retry?: boolean;
   /** The parent message, when an earlier attempt already posted it. */
   parent?: ChatRef;
   /** Called after every chat call that posted something, so it is stored before the next one. */
@@ -112,14 +127,10 @@ export interface ChatSurface {
   updateCard(ref: ChatRef, card: CardModel, packed?: CardModel[]): Promise<void>;
   /** Re-renders a batch's parent message in place. */
   updateBatchHeader(ref: ChatRef, header: BatchHeaderModel): Promise<void>;
-  /**
-   * Posts into the thread under `parent`. `key` names this post, the same on every retry of
-   * it: a surface that can (Discord's nonce) answers a retry whose earlier attempt landed
-   * with that message instead of posting it again.
-   */
-  postInThread(parent: ChatRef, message: ChatMessage, key?: string): Promise<ChatRef>;
-  /** Posts at the top level of a channel (`key`: as for postInThread). */
-  postInChannel(channel: string, message: ChatMessage, key?: string): Promise<ChatRef>;
+  /** Posts into the thread under `parent`; `post` names it, so a retry does not post it twice (see PostKey). */
+  postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef>;
+  /** Posts at the top level of a channel (`post`: as for postInThread). */
+  postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef>;
   /** Replaces a message posted by postInThread/postInChannel (the progress message). */
   updateMessage(ref: ChatRef, message: ChatMessage): Promise<void>;
 }

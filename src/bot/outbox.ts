@@ -30,7 +30,7 @@ import {
 } from '../db/queries/outboxDelivery.ts';
 import { coerceError } from '../errors.ts';
 import { cardFromRow, loadBatchCards, loadBatchHeader } from './cards.ts';
-import type { ChatRef, ChatSurface } from './chatSurface.ts';
+import type { ChatRef, ChatSurface, PostKey } from './chatSurface.ts';
 import { renderProgress } from '../scheduler/progress.ts';
 import { onOutboxRing } from './notify.ts';
 
@@ -66,6 +66,11 @@ const payloads = {
 function refOn(refs: Record<string, unknown> | null | undefined, surface: string): ChatRef | undefined {
   const r = refSchema.safeParse(refs?.[surface]);
   return r.success ? r.data : undefined;
+}
+
+/** A row's post, named by the row: its first attempt has nothing to look for. */
+function postKey(row: OutboxRow, kind: 't' | 'c'): PostKey {
+  return { key: `${kind}${row.id}`, retry: row.attempts > 1 };
 }
 
 /** A delivery that cannot happen yet because another row must land first (not a failure). */
@@ -135,6 +140,7 @@ export function startChatOutbox(
     const remaining = cards.filter((c) => !posted.has(c.messageId));
     const result = await surface.postBatch(header, remaining, {
       ...(parent ? { parent } : {}),
+      retry: row.attempts > 1,
       onPosted: async (part) => {
         if (part.parent) await storeBatchChatRef(db, batchId, row.surface, part.parent);
         if (part.cards) await storeCardRefs(db, row.surface, part.cards);
@@ -225,8 +231,9 @@ export function startChatOutbox(
       await surfaceOf(row).updateMessage(existing, message);
       return { updated: existing };
     }
-    // A batch has one progress message: a retry after a post whose ref was not stored finds it (where the surface can).
-    const ref = await surfaceOf(row).postInThread(parent, message, `p${batchId}`);
+    // A batch has one progress message, posted by whichever of its rows comes first: any of
+    // them may follow one that posted it and died before storing the ref, so each looks first.
+    const ref = await surfaceOf(row).postInThread(parent, message, { key: `p${batchId}`, retry: true });
     await storeBatchProgressRef(db, batchId, row.surface, ref);
     return { posted: ref };
   }
@@ -237,11 +244,11 @@ export function startChatOutbox(
         return deliverBatch(row);
       case 'thread': {
         const p = payloads.thread.parse(row.payload);
-        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message, `t${row.id}`) };
+        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message, postKey(row, 't')) };
       }
       case 'channel': {
         const p = payloads.channel.parse(row.payload);
-        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message, `c${row.id}`) };
+        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message, postKey(row, 'c')) };
       }
       default:
         throw new Error(`unknown chat outbox kind ${String(row.kind)}`);

@@ -34,6 +34,8 @@ export interface SseEvent {
 /** Reads GET /api/events; `next(match)` resolves with the first event (seen or coming) that matches. */
 export function openEvents(base: string, headers: Record<string, string> = {}): Promise<{
   next(match: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
+  /** Every event so far, in order. */
+  seen: readonly SseEvent[];
   close(): void;
   status: number;
   contentType: string;
@@ -67,6 +69,7 @@ export function openEvents(base: string, headers: Record<string, string> = {}): 
       resolve({
         status: res.statusCode ?? 0,
         contentType: String(res.headers['content-type'] ?? ''),
+        seen,
         next(match, timeoutMs = 10_000) {
           const found = seen.find(match);
           if (found) return Promise.resolve(found);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueueChatPosts } from '../../src/db/queries/outbox.ts';
 import { engines } from '../support/db.ts';
+import { asIfCrashedAfterPosting } from '../support/outboxCrash.ts';
 import { CHANNEL_ID, seedBatch, startHarness, type Harness } from './harness.ts';
 import { deliverOutbox } from './outboxWait.ts';
 
@@ -24,15 +25,6 @@ describe.each(engines)('a thread post retried after a crash on %s', (engine) => 
     return batchId;
   }
 
-  /** The row as a crash leaves it once its lease has run out: still pending, due now. */
-  async function asIfCrashedAfterPosting(dedupeKey: string) {
-    const { rowCount } = await h.db.pool.query(
-      `UPDATE chat_outbox SET status = 'pending', done_at = NULL, next_attempt_at = now() - interval '1 second' WHERE dedupe_key = $1 AND status = 'done'`,
-      [dedupeKey],
-    );
-    expect(rowCount).toBe(1);
-  }
-
   const createsIn = (channel: string) => h.peer.callsTo('POST', new RegExp(`^/channels/${channel}/messages$`));
   const messagesIn = (channel: string) => [...h.peer.messages.values()].filter((m) => m.channel_id === channel);
 
@@ -45,7 +37,7 @@ describe.each(engines)('a thread post retried after a crash on %s', (engine) => 
     ]);
     await deliverOutbox(h.ctx, h.discord.surface, key);
     const before = messagesIn(thread).length;
-    await asIfCrashedAfterPosting(key);
+    await asIfCrashedAfterPosting(h.db.pool, key);
     await deliverOutbox(h.ctx, h.discord.surface, key);
 
     const creates = createsIn(thread).filter((c) => JSON.stringify(c.body).includes('see you Friday'));
@@ -64,7 +56,7 @@ describe.each(engines)('a thread post retried after a crash on %s', (engine) => 
     expect(first).toMatch(/^\d+$/);
     // The crash fell between the post and storing its ref.
     await h.db.pool.query(`UPDATE batches SET progress_refs = progress_refs - 'discord' WHERE id = $1`, [batchId]);
-    await asIfCrashedAfterPosting(key);
+    await asIfCrashedAfterPosting(h.db.pool, key);
     await deliverOutbox(h.ctx, h.discord.surface, key);
 
     const again = (await h.db.pool.query(`SELECT progress_refs->'discord'->>'id' AS id FROM batches WHERE id = $1`, [batchId])).rows[0].id as string;
@@ -79,7 +71,7 @@ describe.each(engines)('a thread post retried after a crash on %s', (engine) => 
       { surface: 'discord', kind: 'channel', dedupeKey: key, payload: { channel: CHANNEL_ID, message: { title: 'Daily summary', text: '40 sent' } } },
     ]);
     await deliverOutbox(h.ctx, h.discord.surface, key);
-    await asIfCrashedAfterPosting(key);
+    await asIfCrashedAfterPosting(h.db.pool, key);
     await deliverOutbox(h.ctx, h.discord.surface, key);
     expect(createsIn(CHANNEL_ID).filter((c) => JSON.stringify(c.body).includes('40 sent'))).toHaveLength(2);
     expect(messagesIn(CHANNEL_ID).filter((m) => JSON.stringify(m.embeds).includes('40 sent'))).toHaveLength(1);

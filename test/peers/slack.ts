@@ -1,9 +1,11 @@
 /**
  * A local peer of the Slack Web API for tests: answers the methods smsops uses
  * (chat.postMessage, chat.update, chat.postEphemeral, views.open, views.update, auth.test,
- * files.getUploadURLExternal / completeUploadExternal, and response_url posts), records
- * every call with its parsed body, and can be scripted to answer 429 with Retry-After or
- * to be down (503, or connection refused). Reached through SLACK_API_URL.
+ * conversations.history / replies, files.getUploadURLExternal / completeUploadExternal,
+ * and response_url posts), keeps the messages posted (with their metadata, returned only
+ * with include_all_metadata, as Slack does), records every call with its parsed body, and
+ * can be scripted to answer 429 with Retry-After, to be down (503, or connection refused),
+ * or to lack the history scopes. Reached through SLACK_API_URL.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,7 +17,19 @@ export interface SlackCall {
   at: number;
 }
 
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+}
+
 export interface SlackPeer {
+  /** Messages posted (chat.postMessage), in order. */
+  readonly messages: SlackMessage[];
+  /** Without the history scopes, conversations.history and replies answer missing_scope. */
+  setHistoryScopes(granted: boolean): void;
   /** Base URL for SLACK_API_URL (…/api). */
   readonly apiUrl: string;
   readonly origin: string;
@@ -55,6 +69,19 @@ export async function startSlackPeer(): Promise<SlackPeer> {
   const responses: { id: string; body: Record<string, unknown> }[] = [];
   const limits = new Map<string, { times: number; retryAfter: number }>();
   let down: false | '503' | 'refused' = false;
+  const messages: SlackMessage[] = [];
+  let historyScopes = true;
+  /** A page of `list` from the cursor (an offset), as Slack pages: next_cursor until the end. */
+  const page = (list: SlackMessage[], body: Record<string, unknown>) => {
+    const from = Number(body.cursor ?? 0);
+    const limit = Number(body.limit ?? 100);
+    const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
+    const shown = list.slice(from, from + limit).map(({ metadata, channel: _channel, ...m }) => ({
+      type: 'message', bot_id: 'BBOT', ...m, ...(metadata && withMetadata ? { metadata } : {}),
+    }));
+    const next = from + limit < list.length ? String(from + limit) : '';
+    return { ok: true, messages: shown, has_more: next !== '', response_metadata: { next_cursor: next } };
+  };
   let seq = 0;
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
 
@@ -92,10 +119,27 @@ export async function startSlackPeer(): Promise<SlackPeer> {
       switch (method) {
         case 'auth.test':
           return answer(res, 200, { ok: true, url: 'https://peer.slack/', team: 'Peer', user: 'smsops', team_id: 'T1', user_id: 'UBOT', bot_id: 'BBOT' });
-        case 'chat.postMessage':
-          return answer(res, 200, { ok: true, channel, ts: nextTs(), message: { text: body.text } });
-        case 'chat.update':
+        case 'chat.postMessage': {
+          const m: SlackMessage = { channel: String(channel), ts: nextTs(), text: String(body.text ?? '') };
+          if (typeof body.thread_ts === 'string') m.thread_ts = body.thread_ts;
+          if (body.metadata && typeof body.metadata === 'object') m.metadata = body.metadata as SlackMessage['metadata'];
+          messages.push(m);
+          return answer(res, 200, { ok: true, channel, ts: m.ts, message: { text: body.text } });
+        }
+        case 'chat.update': {
+          const m = messages.find((x) => x.channel === channel && x.ts === body.ts);
+          if (m) m.text = String(body.text ?? '');
           return answer(res, 200, { ok: true, channel, ts: body.ts, text: body.text });
+        }
+        case 'conversations.history':
+        case 'conversations.replies': {
+          if (!historyScopes) return answer(res, 200, { ok: false, error: 'missing_scope', needed: 'channels:history', provided: 'chat:write' });
+          const inChannel = messages.filter((m) => m.channel === channel);
+          if (method === 'conversations.history') return answer(res, 200, page(inChannel.filter((m) => !m.thread_ts).reverse(), body));
+          const thread = inChannel.filter((m) => m.ts === body.ts || m.thread_ts === body.ts);
+          if (thread.length === 0) return answer(res, 200, { ok: false, error: 'thread_not_found' });
+          return answer(res, 200, page(thread, body));
+        }
         case 'chat.postEphemeral':
           return answer(res, 200, { ok: true, message_ts: nextTs() });
         case 'views.open':
@@ -128,6 +172,10 @@ export async function startSlackPeer(): Promise<SlackPeer> {
   return {
     apiUrl: `${origin}/api`,
     origin,
+    messages,
+    setHistoryScopes(granted) {
+      historyScopes = granted;
+    },
     calls,
     callsTo: (method) => calls.filter((c) => c.method === method),
     responses,
@@ -146,6 +194,8 @@ export async function startSlackPeer(): Promise<SlackPeer> {
     reset() {
       calls.length = 0;
       responses.length = 0;
+      messages.length = 0;
+      historyScopes = true;
       limits.clear();
     },
     close: async () => {

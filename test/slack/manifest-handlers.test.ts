@@ -26,7 +26,7 @@ describe('manifest.yml', () => {
     const urls = [...manifest.matchAll(/(?:url|request_url):\s*(\S+)/g)].map((m) => m[1]);
     expect(urls.length).toBeGreaterThanOrEqual(3);
     for (const u of urls) expect(u).toBe('https://YOUR-PUBLIC-URL/slack/events');
-    for (const scope of ['chat:write', 'commands', 'files:write', 'app_mentions:read']) expect(manifest).toContain(`- ${scope}\n`);
+    for (const scope of ['chat:write', 'commands', 'files:write', 'app_mentions:read', 'channels:history', 'groups:history']) expect(manifest).toContain(`- ${scope}\n`);
     expect(manifestCommands).toEqual([...SLASH_COMMANDS]);
     expect(botEvents).toEqual(['app_mention']); // else the per-event tests below would silently be none
   });

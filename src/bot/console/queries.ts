@@ -52,27 +52,47 @@ export interface NewPost {
   threadId: number | null;
   kind: ConsolePostKind;
   model: unknown;
+  /** The same on every attempt of its delivery (see PostKey); null: none. */
+  key: string | null;
 }
 
-/** Stores posts (side effect: inserts); returns them in the order given. */
-export async function insertPosts(q: Queryable, posts: NewPost[], at: Date): Promise<ConsolePost[]> {
+/**
+ * Stores posts (side effect: inserts), except those whose key an earlier attempt already
+ * stored: those are returned as they are, with `created` false. In the order given.
+ */
+export async function insertPosts(q: Queryable, posts: NewPost[], at: Date): Promise<{ post: ConsolePost; created: boolean }[]> {
   if (posts.length === 0) return [];
-  const { rows } = await q.query<PostRow>(
-    `INSERT INTO console_posts AS p (channel, thread_id, kind, model, created_at, updated_at)
-     SELECT channel, thread_id, kind, model, $5, $5
-     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS t(channel, thread_id, kind, model, n)
-     ORDER BY n
-     RETURNING ${COLUMNS}`,
+  // The outer SELECT reads the table as it was before this statement: only keys stored earlier.
+  const { rows } = await q.query<PostRow & { post_key: string | null; created: boolean }>(
+    `WITH t AS (
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[], $6::text[]) WITH ORDINALITY AS t(channel, thread_id, kind, model, post_key, n)
+     ), stored AS (
+       INSERT INTO console_posts AS p (channel, thread_id, kind, model, post_key, created_at, updated_at)
+       SELECT channel, thread_id, kind, model, post_key, $5, $5 FROM t ORDER BY n
+       ON CONFLICT (post_key) WHERE post_key IS NOT NULL DO NOTHING
+       RETURNING ${COLUMNS}, p.post_key, true AS created
+     )
+     SELECT * FROM stored
+     UNION ALL
+     SELECT ${COLUMNS}, p.post_key, false FROM console_posts p JOIN t ON p.post_key = t.post_key`,
     [
       posts.map((p) => p.channel),
       posts.map((p) => p.threadId),
       posts.map((p) => p.kind),
       posts.map((p) => JSON.stringify(p.model)),
       at,
+      posts.map((p) => p.key),
     ],
   );
+  const byKey = new Map(rows.filter((r) => r.post_key !== null).map((r) => [r.post_key!, r]));
   // Ids are drawn in insertion order, which follows the ordinality.
-  return rows.map(toPost).sort((a, b) => a.id - b.id);
+  const unkeyed = rows.filter((r) => r.post_key === null).sort((a, b) => Number(a.id) - Number(b.id));
+  return posts.map((p) => {
+    const r = p.key === null ? unkeyed.shift() : byKey.get(p.key);
+    // Another delivery of the same key committed while this one ran (the lease keeps that rare): tried again later.
+    if (!r) throw new Error(`console post ${p.key} is being stored by another delivery`);
+    return { post: toPost(r), created: r.created };
+  });
 }
 
 /** Replaces a post's model in place (side effect: update). Undefined when no post of that kind has the id. */

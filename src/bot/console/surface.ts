@@ -14,9 +14,10 @@ import type {
   ChatSurface,
   PostBatchProgress,
   PostedBatch,
+  PostKey,
 } from '../chatSurface.ts';
 import type { ConsoleEvents } from './events.ts';
-import { insertPosts, updatePostModel, type ConsolePost, type ConsolePostKind } from './queries.ts';
+import { insertPosts, updatePostModel, type ConsolePost, type ConsolePostKind, type NewPost } from './queries.ts';
 
 /** The console's one channel (what defaultSurface() gives new campaigns). */
 export const CONSOLE_CHANNEL = 'console';
@@ -32,26 +33,27 @@ export class ConsoleSurface implements ChatSurface {
   async postBatch(header: BatchHeaderModel, cards: CardModel[], progress?: PostBatchProgress): Promise<PostedBatch> {
     const now = this.ctx.clock.now();
     const channel = header.channel || CONSOLE_CHANNEL;
-    // One transaction: the parent (unless an interrupted earlier attempt posted it) and its cards.
+    // One transaction: the parent (unless an interrupted earlier attempt posted it) and its
+    // cards, each keyed by its batch and message as on the other surfaces (see PostKey).
     const { parent, cardPosts } = await this.ctx.db.tx(async (c) => {
       const parent = progress?.parent
         ? undefined
-        : (await insertPosts(c, [{ channel, threadId: null, kind: 'batch', model: header }], now))[0]!;
-      const threadId = parent ? parent.id : postId(progress!.parent!);
+        : (await insertPosts(c, [{ channel, threadId: null, kind: 'batch', model: header, key: `b${header.batchId}` }], now))[0]!;
+      const threadId = parent ? parent.post.id : postId(progress!.parent!);
       const cardPosts = await insertPosts(
         c,
-        cards.map((card) => ({ channel, threadId, kind: 'card' as const, model: card })),
+        cards.map((card) => ({ channel, threadId, kind: 'card' as const, model: card, key: `b${header.batchId}m${card.messageId}` })),
         now,
       );
       return { parent, cardPosts };
     });
     const posted: PostedBatch = {
-      parent: parent ? refOf(parent) : progress!.parent!,
-      cards: Object.fromEntries(cards.map((card, i) => [card.messageId, refOf(cardPosts[i]!)])),
+      parent: parent ? refOf(parent.post) : progress!.parent!,
+      cards: Object.fromEntries(cards.map((card, i) => [card.messageId, refOf(cardPosts[i]!.post)])),
     };
     await progress?.onPosted?.(parent ? posted : { cards: posted.cards });
-    if (parent) this.events.publish({ type: 'post', post: { ...parent, replyCount: cardPosts.length } });
-    for (const post of cardPosts) this.events.publish({ type: 'post', post });
+    if (parent?.created) this.events.publish({ type: 'post', post: { ...parent.post, replyCount: cardPosts.length } });
+    for (const { post, created } of cardPosts) if (created) this.events.publish({ type: 'post', post });
     return posted;
   }
 
@@ -65,24 +67,20 @@ export class ConsoleSurface implements ChatSurface {
     await this.update(ref, 'batch', header);
   }
 
-  async postInThread(parent: ChatRef, message: ChatMessage): Promise<ChatRef> {
-    const [post] = await insertPosts(
-      this.ctx.db.pool,
-      [{ channel: parent.channel, threadId: postId(parent), kind: 'message', model: message }],
-      this.ctx.clock.now(),
-    );
-    this.events.publish({ type: 'post', post: post! });
-    return refOf(post!);
+  async postInThread(parent: ChatRef, message: ChatMessage, key?: PostKey): Promise<ChatRef> {
+    const { post, created } = await this.store({ channel: parent.channel, threadId: postId(parent), kind: 'message', model: message, key: key?.key ?? null });
+    if (created) this.events.publish({ type: 'post', post });
+    return refOf(post);
   }
 
-  async postInChannel(channel: string, message: ChatMessage): Promise<ChatRef> {
-    const [post] = await insertPosts(
-      this.ctx.db.pool,
-      [{ channel, threadId: null, kind: 'message', model: message }],
-      this.ctx.clock.now(),
-    );
-    this.events.publish({ type: 'post', post: { ...post!, replyCount: 0 } });
-    return refOf(post!);
+  async postInChannel(channel: string, message: ChatMessage, key?: PostKey): Promise<ChatRef> {
+    const { post, created } = await this.store({ channel, threadId: null, kind: 'message', model: message, key: key?.key ?? null });
+    if (created) this.events.publish({ type: 'post', post: { ...post, replyCount: 0 } });
+    return refOf(post);
+  }
+
+  private async store(post: NewPost): Promise<{ post: ConsolePost; created: boolean }> {
+    return (await insertPosts(this.ctx.db.pool, [post], this.ctx.clock.now()))[0]!;
   }
 
   async updateMessage(ref: ChatRef, message: ChatMessage): Promise<void> {

@@ -5,9 +5,10 @@
  * thread started from it; the cards go into the thread, up to five per message.
  *
  * Posts are idempotent across retries: messages are created with a nonce and
- * `enforce_nonce`, so a retried create returns the message an earlier attempt made (Discord
- * remembers a nonce for a few minutes), and a thread that already exists for the parent is
- * reused.
+ * `enforce_nonce`, so a retried create returns the message an earlier attempt made, and a
+ * thread that already exists for the parent is reused. Discord remembers a nonce for a few
+ * minutes: enough for the REST client's own retries and the outbox's first ones, not always
+ * for a retry after a crash, which waits out the outbox's 5-minute lease.
  */
 import { DiscordAPIError, REST, Routes, type RESTPostAPIChannelMessageResult } from 'discord.js';
 import type { AppContext } from '../../context.ts';
@@ -21,6 +22,7 @@ import type {
   ChatSurface,
   PostBatchProgress,
   PostedBatch,
+  PostKey,
 } from '../chatSurface.ts';
 import { batchHeaderMessage, cardsMessage, chatMessage, packCards, threadName, type DiscordMessage } from './render.ts';
 
@@ -102,15 +104,15 @@ export class DiscordSurface implements ChatSurface {
     await this.edit(ref, batchHeaderMessage(header));
   }
 
-  async postInThread(parent: ChatRef, message: ChatMessage, key?: string): Promise<ChatRef> {
+  async postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
     // A batch parent's thread has the parent's id; a ref posted inside a thread names it.
     const thread = parent.thread ?? parent.id;
-    const posted = await this.create(thread, chatMessage(message), key && `smsops-${key}`);
+    const posted = await this.create(thread, chatMessage(message), post && `smsops-${post.key}`);
     return { channel: posted.channel_id, id: posted.id, thread };
   }
 
-  async postInChannel(channel: string, message: ChatMessage, key?: string): Promise<ChatRef> {
-    const posted = await this.create(channel, chatMessage(message), key && `smsops-${key}`);
+  async postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
+    const posted = await this.create(channel, chatMessage(message), post && `smsops-${post.key}`);
     return { channel: posted.channel_id, id: posted.id };
   }
 

@@ -92,7 +92,7 @@ export async function createSlackSurface(
   log.info(socketMode ? 'Slack connected in Socket Mode' : 'Slack listening at POST /slack/events');
 
   return {
-    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000 }),
+    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log }),
     client,
     async stop() {
       if (socketMode) await boltApp.stop();

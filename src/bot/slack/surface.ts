@@ -3,23 +3,41 @@
  * SLACK_API_URL when set). Posts to one channel are spaced by `postIntervalMs` (Slack
  * allows about one message per second per channel); a 429 is retried by the client after
  * its Retry-After.
+ *
+ * Slack has no idempotency key, so each post carries its key in the message's metadata,
+ * and a retried delivery looks for it in the thread (conversations.replies) or among the
+ * channel's latest messages (conversations.history) before posting again. Looking needs the
+ * channels:history and groups:history scopes and the bot in the channel; without them it
+ * posts, as before, and says so once.
  */
 import type { webApi } from '@slack/bolt';
-import type { BatchHeaderModel, CardModel, ChatMessage, ChatRef, ChatSurface, PostBatchProgress, PostedBatch } from '../chatSurface.ts';
+import { coerceError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { BatchHeaderModel, CardModel, ChatMessage, ChatRef, ChatSurface, PostBatchProgress, PostedBatch, PostKey } from '../chatSurface.ts';
 import { batchHeaderMessage, cardsMessage, chatMessageBlocks, packCards } from './blocks.ts';
 
 type WebClient = webApi.WebClient;
+
+/** The metadata event type of our posts (its payload holds the post's key). */
+const POST_EVENT_TYPE = 'smsops_post';
+/** Slack's answers that say this app may not read the channel: posting goes on without looking. */
+const CANNOT_READ_HISTORY = new Set(['missing_scope', 'not_in_channel', 'not_allowed_token_type']);
+/** Pages of 200 messages looked through for a post an earlier attempt made. */
+const LOOKUP_PAGES = 5;
 
 export interface SlackSurfaceOptions {
   /** The channel for batches whose campaign names none. */
   defaultChannel: string;
   /** Least time between two posts into one channel (ms). */
   postIntervalMs?: number;
+  log?: Logger;
 }
 
 export class SlackSurface implements ChatSurface {
   readonly name = 'slack' as const;
   private readonly lastPost = new Map<string, Promise<void>>();
+  /** Said once: the app cannot read history, so a retry may post twice. */
+  private warnedNoHistory = false;
 
   constructor(
     private readonly client: WebClient,
@@ -41,22 +59,59 @@ export class SlackSurface implements ChatSurface {
     return result;
   }
 
-  private async post(channel: string, body: { text: string; blocks?: unknown[]; thread_ts?: string }): Promise<string> {
-    const res = await this.paced(channel, () => this.client.chat.postMessage({ channel, unfurl_links: false, unfurl_media: false, ...body } as never));
+  /** Posts unless `post` says an earlier attempt may have, and it is found: the ts either way. */
+  private async post(channel: string, body: { text: string; blocks?: unknown[]; thread_ts?: string }, post?: PostKey): Promise<string> {
+    if (post?.retry) {
+      const found = await this.findPosted(channel, post.key, body.thread_ts);
+      if (found) return found;
+    }
+    const metadata = post && { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key: post.key } } };
+    const res = await this.paced(channel, () =>
+      this.client.chat.postMessage({ channel, unfurl_links: false, unfurl_media: false, ...body, ...metadata } as never),
+    );
     if (!res.ts) throw new Error(`Slack chat.postMessage returned no ts (${res.error ?? 'no error given'})`);
     return res.ts;
   }
 
+  /** The ts of our post with `key` in `thread` (else among the channel's latest messages), if there is one. */
+  private async findPosted(channel: string, key: string, thread: string | undefined): Promise<string | undefined> {
+    let cursor: string | undefined;
+    try {
+      for (let page = 0; page < LOOKUP_PAGES; page++) {
+        const args = { channel, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) };
+        const res = thread ? await this.client.conversations.replies({ ...args, ts: thread }) : await this.client.conversations.history(args);
+        const hit = res.messages?.find((m) => m.metadata?.event_type === POST_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key);
+        if (hit?.ts) return hit.ts;
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) return undefined;
+      }
+      return undefined;
+    } catch (e) {
+      const code = (e as { data?: { error?: string } }).data?.error;
+      if (!CANNOT_READ_HISTORY.has(code ?? '')) throw e;
+      if (!this.warnedNoHistory) {
+        this.warnedNoHistory = true;
+        this.opts.log?.warn(
+          `Slack: cannot look for a post an interrupted attempt may have made (${code}), so a retry may post it twice; add the channels:history and groups:history scopes (manifest.yml), reinstall the app, and invite it to the channel`,
+          { channel, err: coerceError(e) },
+        );
+      }
+      return undefined;
+    }
+  }
+
   async postBatch(header: BatchHeaderModel, cards: CardModel[], progress: PostBatchProgress = {}): Promise<PostedBatch> {
     const channel = header.channel || this.opts.defaultChannel;
+    const retry = progress.retry ?? false;
     let parent = progress.parent;
     if (!parent) {
-      parent = { channel, id: await this.post(channel, batchHeaderMessage(header)) };
+      parent = { channel, id: await this.post(channel, batchHeaderMessage(header), { key: `b${header.batchId}`, retry }) };
       await progress.onPosted?.({ parent });
     }
     const refs: Record<number, ChatRef> = {};
     for (const pack of packCards(cards)) {
-      const ts = await this.post(parent.channel, { ...cardsMessage(pack), thread_ts: parent.id });
+      const key = `b${header.batchId}m${pack[0]!.messageId}`;
+      const ts = await this.post(parent.channel, { ...cardsMessage(pack), thread_ts: parent.id }, { key, retry });
       const posted: Record<number, ChatRef> = {};
       pack.forEach((card, position) => {
         posted[card.messageId] = { channel: parent.channel, id: ts, thread: parent.id, position };
@@ -75,14 +130,14 @@ export class SlackSurface implements ChatSurface {
     await this.client.chat.update({ channel: ref.channel, ts: ref.id, ...batchHeaderMessage(header) } as never);
   }
 
-  async postInThread(parent: ChatRef, message: ChatMessage): Promise<ChatRef> {
-    const ts = await this.post(parent.channel, { ...chatMessageBlocks(message), thread_ts: parent.id });
+  async postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
+    const ts = await this.post(parent.channel, { ...chatMessageBlocks(message), thread_ts: parent.id }, post);
     await this.attachImage(parent.channel, parent.id, message);
     return { channel: parent.channel, id: ts, thread: parent.id };
   }
 
-  async postInChannel(channel: string, message: ChatMessage): Promise<ChatRef> {
-    const ts = await this.post(channel, chatMessageBlocks(message));
+  async postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
+    const ts = await this.post(channel, chatMessageBlocks(message), post);
     await this.attachImage(channel, ts, message);
     return { channel, id: ts };
   }

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.ts';
+import { enqueueChatPosts } from '../../src/db/queries/outbox.ts';
+import { engines, openTestDatabase } from '../support/db.ts';
+import { asIfCrashedAfterPosting } from '../support/outboxCrash.ts';
+import { CHANNEL, seedSlackBatch, startSlackHarness, type SlackHarness } from './support.ts';
+
+/**
+ * Slack has no idempotency key: a delivery that Slack accepted and the outbox did not record
+ * (the process died in between) is retried once its lease runs out. The retry finds the post
+ * by the key in its metadata and records it, instead of posting it again.
+ */
+describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
+  let db: Database;
+  let h: SlackHarness;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+    h = await startSlackHarness(db);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await db?.close();
+  });
+  beforeEach(() => h.peer.reset());
+
+  async function postedBatch(campaign: string, n = 3) {
+    const seeded = await seedSlackBatch(db.pool, { campaign, n });
+    await h.outbox.idle();
+    const parent = (await db.pool.query(`SELECT chat_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [seeded.batchId])).rows[0].ts as string;
+    return { ...seeded, parent };
+  }
+  const withText = (text: string) => h.peer.messages.filter((m) => m.text.includes(text));
+  const postsOf = (text: string) => h.peer.callsTo('chat.postMessage').filter((c) => String(c.body.text).includes(text));
+
+  async function replyInThread(batchId: number, text: string) {
+    const key = `reply:${batchId}:${text}`;
+    await enqueueChatPosts(db.pool, [{ surface: 'slack', kind: 'thread', dedupeKey: key, batchId, payload: { batchId, message: { text } } }]);
+    await h.outbox.idle();
+    return key;
+  }
+
+  it('a reply posted into the thread is found by its key, not posted again', async () => {
+    const { batchId, parent } = await postedBatch('reply retried');
+    const key = await replyInThread(batchId, 'Customer 1: see you Friday');
+    expect(postsOf('see you Friday')).toHaveLength(1);
+    expect(postsOf('see you Friday')[0]!.body.metadata).toMatchObject({ event_type: 'smsops_post' });
+    // A first attempt has nothing to look for.
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(0);
+
+    await asIfCrashedAfterPosting(db.pool, key);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(withText('see you Friday')).toHaveLength(1);
+    expect(postsOf('see you Friday')).toHaveLength(1);
+    expect(h.peer.callsTo('conversations.replies').map((c) => c.body)).toEqual([
+      expect.objectContaining({ channel: CHANNEL, ts: parent, include_all_metadata: 'true' }), // form-encoded, as the client sends it
+    ]);
+    const row = (await db.pool.query(`SELECT status, result FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0];
+    expect(row).toMatchObject({ status: 'done', result: { posted: { channel: CHANNEL, id: withText('see you Friday')[0]!.ts, thread: parent } } });
+  });
+
+  it('a batch whose parent and cards were posted but not recorded is not posted twice', async () => {
+    const { batchId, messageIds, parent } = await postedBatch('batch retried', 14);
+    const refs = async () => (await db.pool.query(`SELECT card_refs->'slack' AS ref FROM campaign_messages WHERE batch_id = $1 ORDER BY id`, [batchId])).rows.map((r) => r.ref);
+    const before = await refs();
+    expect(before).toHaveLength(messageIds.length);
+    const messages = h.peer.messages.length;
+    // The crash fell before any ref was stored.
+    await db.pool.query(`UPDATE batches SET chat_refs = chat_refs - 'slack', post_state = 'pending' WHERE id = $1`, [batchId]);
+    await db.pool.query(`UPDATE campaign_messages SET card_refs = card_refs - 'slack' WHERE batch_id = $1`, [batchId]);
+    await asIfCrashedAfterPosting(db.pool, `batch:${batchId}`);
+    h.outbox.wake();
+    await h.outbox.idle();
+
+    expect(h.peer.messages).toHaveLength(messages);
+    expect((await db.pool.query(`SELECT chat_refs->'slack'->>'id' AS ts, post_state FROM batches WHERE id = $1`, [batchId])).rows[0]).toEqual({ ts: parent, post_state: 'posted' });
+    expect(await refs()).toEqual(before);
+    expect(h.peer.callsTo('conversations.history')).toHaveLength(1);
+  });
+
+  it("a batch's progress message is looked for before it is posted, whichever progress row comes first", async () => {
+    const { batchId } = await postedBatch('progress retried', 1);
+    const progress = async (bucket: number) => {
+      const key = `progress:${batchId}:${bucket}`;
+      await enqueueChatPosts(db.pool, [{ surface: 'slack', kind: 'progress', dedupeKey: key, batchId, payload: { batchId } }]);
+      await h.outbox.idle();
+    };
+    await progress(1);
+    const first = (await db.pool.query(`SELECT progress_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts as string;
+    const posted = h.peer.messages.length;
+    // The next bucket's row runs after a crash that lost the ref (a different row, on its first attempt).
+    await db.pool.query(`UPDATE batches SET progress_refs = progress_refs - 'slack' WHERE id = $1`, [batchId]);
+    await progress(2);
+    expect(h.peer.messages).toHaveLength(posted);
+    expect((await db.pool.query(`SELECT progress_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts).toBe(first);
+  });
+
+  it('without the history scopes a retry still delivers (it may post twice), rather than failing for ever', async () => {
+    const { batchId } = await postedBatch('no history scope', 1);
+    const key = await replyInThread(batchId, 'Customer 1: thanks!');
+    h.peer.setHistoryScopes(false);
+    await asIfCrashedAfterPosting(db.pool, key);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(1);
+    expect(withText('thanks!')).toHaveLength(2);
+    expect((await db.pool.query(`SELECT status FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0].status).toBe('done');
+  });
+});
