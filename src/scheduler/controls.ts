@@ -21,7 +21,7 @@ import { TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
-import { latestBatchOf, lockCampaign, pendingIdsOfCampaign } from './queries.ts';
+import { latestBatchOf, lockCampaign, messageToTest, nextSendOfCampaign, pendingIdsOfCampaign } from './queries.ts';
 import { bubbleSpanMs, recipientOpensAt, windowsFor } from './recipients.ts';
 import { defaultSettings, effectiveSettings } from '../campaigns/settings.ts';
 
@@ -55,12 +55,9 @@ export async function resumeCampaign(ctx: AppContext, a: { campaignId: number; a
     if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is ${campaign.status}; only a paused campaign can be resumed.` };
     await restartErrorBudget(c, a.campaignId, ctx.clock.now());
     const planned = await replanCampaign(c, ctx, a.campaignId);
-    const { rows } = await c.query<{ at: Date | null }>(
-      `SELECT min(scheduled_send_time) AS at FROM campaign_messages WHERE campaign_id = $1 AND status = 'approved'`,
-      [a.campaignId],
-    );
+    const nextAt = await nextSendOfCampaign(c, a.campaignId);
     const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
-    const next = rows[0]?.at ? ` Next send ${formatWhen(rows[0].at, zone)}.` : '';
+    const next = nextAt ? ` Next send ${formatWhen(nextAt, zone)}.` : '';
     const batchId = await latestBatchOf(c, a.campaignId);
     await postToThread(c, ctx.config, {
       campaignId: a.campaignId, batchId, key: `control:resume:${a.campaignId}:${ctx.clock.now().getTime()}`,
@@ -119,19 +116,15 @@ export async function sendTestMessage(
     const campaign = await getCampaign(c, a.campaignId);
     if (!campaign) return { ok: false as const, message: `No campaign with id ${a.campaignId}.` };
     if ((await optedOutPhones(c, [phone.e164])).size) return { ok: false as const, message: `${maskPhone(phone.e164)} has opted out; pick another test number.` };
-    const { rows } = await c.query<{ body: string; batch_id: number | null }>(
-      `SELECT body, batch_id FROM campaign_messages WHERE campaign_id = $1 AND status <> 'rejected'
-       ORDER BY (status = 'approved') DESC, id LIMIT 1`,
-      [a.campaignId],
-    );
-    if (!rows[0]) return { ok: false as const, message: `Campaign "${campaign.name}" has no message to test yet.` };
-    const refused = await refusedAsCustomer(c, ctx, campaign, phone.e164, rows[0].body);
+    const sample = await messageToTest(c, a.campaignId);
+    if (!sample) return { ok: false as const, message: `Campaign "${campaign.name}" has no message to test yet.` };
+    const refused = await refusedAsCustomer(c, ctx, campaign, phone.e164, sample.body);
     if (refused) return { ok: false as const, message: refused };
     await writeAudit(c, {
       actor: a.actor, surface: a.surface, action: 'test_send', entityType: 'campaign', entityId: a.campaignId,
-      after: { phone: phone.e164, body: rows[0].body, test_mode: true },
+      after: { phone: phone.e164, body: sample.body, test_mode: true },
     });
-    return { ok: true as const, name: campaign.name, body: rows[0].body, batchId: rows[0].batch_id === null ? null : Number(rows[0].batch_id) };
+    return { ok: true as const, name: campaign.name, body: sample.body, batchId: sample.batch_id === null ? null : Number(sample.batch_id) };
   });
   if (!prepared.ok) return prepared;
   const sms = createSmsProvider(ctx);

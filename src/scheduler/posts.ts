@@ -11,6 +11,7 @@ import { cardRenderItems, cardSurfaces, enqueueCardChanges } from '../bot/notify
 import { defaultSurface, type Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { enqueueChatPosts, enqueueCoalescedPosts, type OutboxItem } from '../db/queries/outbox.ts';
+import { batchSurfaces, campaignChatPlace, cardRefsOf } from './queries.ts';
 
 /** Scheduler-originated edits (progress, card re-renders) are coalesced into one per this many ms. */
 export const COALESCE_MS = 30_000;
@@ -23,13 +24,8 @@ interface CardPlace {
 
 /** Where the cards of `ids` live (messages without a batch or a surface have no card). */
 async function cardPlaces(q: Queryable, ids: number[]): Promise<Map<number, CardPlace>> {
-  const { rows } = await q.query<{ id: number; batch_id: number | null; chat_surface: string | null; card_refs: Record<string, unknown> }>(
-    `SELECT m.id, m.batch_id, c.chat_surface, m.card_refs FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id
-     WHERE m.id = ANY($1::bigint[]) AND m.batch_id IS NOT NULL`,
-    [ids],
-  );
   const out = new Map<number, CardPlace>();
-  for (const r of rows) {
+  for (const r of await cardRefsOf(q, ids)) {
     const surfaces = cardSurfaces(r.chat_surface, r.card_refs);
     if (surfaces.length) out.set(Number(r.id), { id: Number(r.id), batchId: Number(r.batch_id), surfaces });
   }
@@ -78,10 +74,7 @@ export async function enqueueCoalescedCards(q: Queryable, moved: { id: number; b
 export async function enqueueProgress(q: Queryable, batchIds: Iterable<number | null>, now: Date): Promise<void> {
   const ids = [...new Set([...batchIds].filter((b): b is number => b !== null))];
   if (ids.length === 0) return;
-  const { rows } = await q.query<{ id: number; chat_surface: string | null }>(
-    `SELECT b.id, c.chat_surface FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = ANY($1::bigint[])`,
-    [ids],
-  );
+  const rows = await batchSurfaces(q, ids);
   const bucket = Math.floor(now.getTime() / COALESCE_MS);
   const items: OutboxItem[] = rows
     .filter((r) => r.chat_surface)
@@ -108,12 +101,9 @@ export async function postToThread(
   let surface: string | null = null;
   let channel: string | null = null;
   if (p.campaignId !== null) {
-    const { rows } = await q.query<{ chat_surface: string | null; chat_channel: string | null }>(
-      'SELECT chat_surface, chat_channel FROM campaigns WHERE id = $1',
-      [p.campaignId],
-    );
-    surface = rows[0]?.chat_surface ?? null;
-    channel = rows[0]?.chat_channel ?? null;
+    const place = await campaignChatPlace(q, p.campaignId);
+    surface = place?.chat_surface ?? null;
+    channel = place?.chat_channel ?? null;
   }
   const fallback = defaultSurface(config);
   surface ??= fallback.surface;

@@ -10,7 +10,7 @@ import { getCampaign } from '../db/queries/campaigns.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { planSlots, type PlanItem, type SlotReason } from './plan.ts';
 import { planItem } from './recipients.ts';
-import { lastSlot, timelineSince } from './queries.ts';
+import { lastSlot, previewMessages, timelineSince } from './queries.ts';
 
 export interface PreviewRow {
   messageId: number;
@@ -40,32 +40,13 @@ export interface SchedulePreview {
   estimatedCompletion: Date | null;
 }
 
-interface Row {
-  id: number;
-  status: string;
-  scheduled_send_time: Date | null;
-  segments: number;
-  phone: string;
-  body: string;
-  name: string | null;
-  customer_timezone: string | null;
-  customer_state: string | null;
-}
-
 /** Plans nothing, writes nothing: what the campaign's schedule looks like now. */
 export async function previewCampaign(ctx: AppContext, campaignId: number): Promise<SchedulePreview> {
   const q = ctx.db.pool;
   const campaign = await getCampaign(q, campaignId);
   if (!campaign) throw new Error(`campaign ${campaignId} does not exist`);
   const settings = effectiveSettings(ctx.config, campaign.settings);
-  const { rows } = await q.query<Row>(
-    `SELECT m.id, m.status, m.scheduled_send_time, m.segments, m.phone, m.body, cu.name,
-            cu.timezone AS customer_timezone, cu.state AS customer_state
-     FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id
-     WHERE m.campaign_id = $1 AND m.status IN ('approved', 'suggested')
-     ORDER BY m.scheduled_send_time NULLS LAST, (m.status = 'approved') DESC, m.id`,
-    [campaignId],
-  );
+  const rows = await previewMessages(q, campaignId);
   const planned = rows.filter((r) => r.status === 'approved' && r.scheduled_send_time);
   const rest = rows.filter((r) => !(r.status === 'approved' && r.scheduled_send_time));
   const byId = new Map(rows.map((r) => [Number(r.id), r]));

@@ -7,6 +7,7 @@ import type { ChatMessage } from '../bot/chatSurface.ts';
 import { effectiveSettings } from '../campaigns/settings.ts';
 import type { AppContext } from '../context.ts';
 import type { Queryable } from '../db/database.ts';
+import { campaignOfBatch } from './queries.ts';
 import { sendCounts } from './stats.ts';
 
 export function formatWhen(d: Date, zone: string): string {
@@ -15,11 +16,7 @@ export function formatWhen(d: Date, zone: string): string {
 
 /** Renders the progress message of a batch (contract: called by the chat outbox). */
 export async function renderProgress(q: Queryable, ctx: AppContext, batchId: number): Promise<ChatMessage> {
-  const { rows } = await q.query<{ name: string; status: string; settings: unknown; paused_reason: string | null }>(
-    `SELECT c.name, c.status, c.settings, c.paused_reason FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = $1`,
-    [batchId],
-  );
-  const campaign = rows[0];
+  const campaign = await campaignOfBatch(q, batchId);
   if (!campaign) return { text: `Batch ${batchId} no longer exists.`, tone: 'warning' };
   const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
   const n = await sendCounts(q, { batchId });

@@ -362,3 +362,93 @@ export async function sendConditions(q: Queryable, phones: string[], campaignIds
     campaigns: new Map(r.campaigns.map((c) => [Number(c.id), { status: c.status, testMode: c.test_mode, testNumbers: c.test_numbers ?? [] }])),
   };
 }
+
+/** The earliest slot among the campaign's approved messages, or null when none has one. */
+export async function nextSendOfCampaign(q: Queryable, campaignId: number): Promise<Date | null> {
+  const { rows } = await q.query<{ at: Date | null }>(
+    `SELECT min(scheduled_send_time) AS at FROM campaign_messages WHERE campaign_id = $1 AND status = 'approved'`,
+    [campaignId],
+  );
+  return rows[0]?.at ?? null;
+}
+
+/** The message a test send of the campaign texts (an approved one first, else any not rejected; lowest id), if any. */
+export async function messageToTest(q: Queryable, campaignId: number): Promise<{ body: string; batch_id: number | null } | undefined> {
+  const { rows } = await q.query<{ body: string; batch_id: number | null }>(
+    `SELECT body, batch_id FROM campaign_messages WHERE campaign_id = $1 AND status <> 'rejected'
+       ORDER BY (status = 'approved') DESC, id LIMIT 1`,
+    [campaignId],
+  );
+  return rows[0];
+}
+
+export interface PreviewMessage {
+  id: number;
+  status: string;
+  scheduled_send_time: Date | null;
+  segments: number;
+  phone: string;
+  body: string;
+  name: string | null;
+  customer_timezone: string | null;
+  customer_state: string | null;
+}
+
+/** The campaign's approved and suggested messages with their customer, by slot (unplanned last), approved first, then id. */
+export async function previewMessages(q: Queryable, campaignId: number): Promise<PreviewMessage[]> {
+  const { rows } = await q.query<PreviewMessage>(
+    `SELECT m.id, m.status, m.scheduled_send_time, m.segments, m.phone, m.body, cu.name,
+            cu.timezone AS customer_timezone, cu.state AS customer_state
+     FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id
+     WHERE m.campaign_id = $1 AND m.status IN ('approved', 'suggested')
+     ORDER BY m.scheduled_send_time NULLS LAST, (m.status = 'approved') DESC, m.id`,
+    [campaignId],
+  );
+  return rows;
+}
+
+/** The campaign of a batch (what its progress message shows), or undefined when there is no batch `batchId`. */
+export async function campaignOfBatch(
+  q: Queryable,
+  batchId: number,
+): Promise<{ name: string; status: string; settings: unknown; paused_reason: string | null } | undefined> {
+  const { rows } = await q.query<{ name: string; status: string; settings: unknown; paused_reason: string | null }>(
+    `SELECT c.name, c.status, c.settings, c.paused_reason FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = $1`,
+    [batchId],
+  );
+  return rows[0];
+}
+
+/** Those of `ids` that are in a batch, with their batch, their campaign's chat surface and their card refs. */
+export async function cardRefsOf(
+  q: Queryable,
+  ids: number[],
+): Promise<{ id: number; batch_id: number | null; chat_surface: string | null; card_refs: Record<string, unknown> }[]> {
+  const { rows } = await q.query<{ id: number; batch_id: number | null; chat_surface: string | null; card_refs: Record<string, unknown> }>(
+    `SELECT m.id, m.batch_id, c.chat_surface, m.card_refs FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id
+     WHERE m.id = ANY($1::bigint[]) AND m.batch_id IS NOT NULL`,
+    [ids],
+  );
+  return rows;
+}
+
+/** The batches among `batchIds` that exist, with their campaign's chat surface (null: none). */
+export async function batchSurfaces(q: Queryable, batchIds: number[]): Promise<{ id: number; chat_surface: string | null }[]> {
+  const { rows } = await q.query<{ id: number; chat_surface: string | null }>(
+    `SELECT b.id, c.chat_surface FROM batches b JOIN campaigns c ON c.id = b.campaign_id WHERE b.id = ANY($1::bigint[])`,
+    [batchIds],
+  );
+  return rows;
+}
+
+/** Where a campaign talks in chat (surface and channel, null when unset), or undefined when there is no campaign `campaignId`. */
+export async function campaignChatPlace(
+  q: Queryable,
+  campaignId: number,
+): Promise<{ chat_surface: string | null; chat_channel: string | null } | undefined> {
+  const { rows } = await q.query<{ chat_surface: string | null; chat_channel: string | null }>(
+    'SELECT chat_surface, chat_channel FROM campaigns WHERE id = $1',
+    [campaignId],
+  );
+  return rows[0];
+}

@@ -16,6 +16,7 @@ import { PENDING_STATUSES } from '../domain/messageStatus.ts';
 import { maskPhone } from '../domain/phone.ts';
 import { enqueueCards, enqueueProgress, postToThread } from '../scheduler/posts.ts';
 import { OutboxSmsProvider } from './outbox.ts';
+import { latestMessageTo, lockPendingTo, recordInboundMessage } from './queries.ts';
 
 export interface InboundSms {
   providerMessageId: string;
@@ -39,27 +40,6 @@ export interface InboundResult {
 
 export const HELP_TEXT = 'Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may apply.';
 
-interface Attribution {
-  id: number;
-  campaign_id: number;
-  batch_id: number | null;
-  customer_id: number | null;
-  customer_name: string | null;
-  brand: string | null;
-}
-
-/** The latest message to a number (sent first): its thread hears of the number's replies and opt-outs. */
-export async function latestMessageTo(q: Queryable, phone: string): Promise<Attribution | undefined> {
-  const { rows } = await q.query<Attribution>(
-    `SELECT m.id, m.campaign_id, m.batch_id, m.customer_id, cu.name AS customer_name, c.brief->>'brand' AS brand
-     FROM campaign_messages m JOIN campaigns c ON c.id = m.campaign_id LEFT JOIN customers cu ON cu.id = m.customer_id
-     WHERE m.phone = $1
-     ORDER BY (m.sent_at IS NOT NULL) DESC, m.sent_at DESC NULLS LAST, m.id DESC LIMIT 1`,
-    [phone],
-  );
-  return rows[0];
-}
-
 /** Handles one inbound SMS (see the module comment). */
 export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promise<InboundResult> {
   const kind = classifyInbound(sms.body);
@@ -71,14 +51,12 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
     const target = await latestMessageTo(c, sms.from);
     const attributed = await attributeReply(c, sms.from, now);
     const help = target?.brand ? `${target.brand}: ${HELP_TEXT}` : HELP_TEXT;
-    const ins = await c.query<{ id: number }>(
-      `INSERT INTO inbound_messages (provider_message_id, from_phone, to_phone, body, kind, likely_opt_out, customer_id, message_id, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (provider_message_id) DO NOTHING RETURNING id`,
-      [sms.providerMessageId, sms.from, sms.to ?? null, sms.body, kind, likelyOptOut, target?.customer_id ?? null, attributed?.messageId ?? null, now],
-    );
+    const inboundId = await recordInboundMessage(c, {
+      providerMessageId: sms.providerMessageId, from: sms.from, to: sms.to ?? null, body: sms.body, kind, likelyOptOut,
+      customerId: target?.customer_id ?? null, messageId: attributed?.messageId ?? null, receivedAt: now,
+    });
     const base = { kind, reply: kind === 'help' ? help : null, messageId: attributed?.messageId ?? null, likelyOptOut };
-    if (!ins.rowCount) return { ...base, duplicate: true, cancelled: 0 };
-    const inboundId = Number(ins.rows[0]!.id);
+    if (inboundId === null) return { ...base, duplicate: true, cancelled: 0 };
     const who = `${target?.customer_name ?? 'Someone'} (${maskPhone(sms.from)})`;
     let cancelled = 0;
     let message: ChatMessage;
@@ -125,13 +103,10 @@ export async function handleInboundSms(ctx: AppContext, sms: InboundSms): Promis
  * campaign, and enqueues their card re-renders. Returns how many it cancelled.
  */
 export async function cancelPendingTo(q: Queryable, ctx: AppContext, phone: string, reason: string, actor: string): Promise<number> {
-  const { rows } = await q.query<{ id: number }>(
-    `SELECT id FROM campaign_messages WHERE phone = $1 AND status = ANY($2::text[]) FOR UPDATE`,
-    [phone, PENDING_STATUSES],
-  );
-  if (rows.length === 0) return 0;
+  const ids = await lockPendingTo(q, phone);
+  if (ids.length === 0) return 0;
   const r = await transitionMessages(q, {
-    ids: rows.map((x) => Number(x.id)),
+    ids,
     from: PENDING_STATUSES,
     to: 'cancelled',
     actor,

@@ -13,7 +13,8 @@ import { optOutUnlessOptedOut } from '../db/queries/contactStatus.ts';
 import { maskPhone, normalizePhone } from '../domain/phone.ts';
 import { AppError } from '../errors.ts';
 import { enqueueProgress, postToThread } from '../scheduler/posts.ts';
-import { cancelPendingTo, latestMessageTo } from './inbound.ts';
+import { cancelPendingTo } from './inbound.ts';
+import { inboundSender, latestMessageTo } from './queries.ts';
 
 /** `reply:ID`: the sender of a reply shown in a thread (threads show numbers masked). */
 const REPLY_REF = /^reply:(\d{1,15})$/i;
@@ -22,9 +23,9 @@ const REPLY_REF = /^reply:(\d{1,15})$/i;
 export async function optOutTarget(q: Queryable, ctx: AppContext, target: string): Promise<string> {
   const ref = REPLY_REF.exec(target.trim());
   if (ref) {
-    const { rows } = await q.query<{ from_phone: string }>('SELECT from_phone FROM inbound_messages WHERE id = $1', [Number(ref[1])]);
-    if (!rows[0]) throw new AppError('not_found', `There is no reply ${ref[1]}: use the command shown under the reply, or the full phone number.`);
-    return rows[0].from_phone;
+    const from = await inboundSender(q, Number(ref[1]));
+    if (from === undefined) throw new AppError('not_found', `There is no reply ${ref[1]}: use the command shown under the reply, or the full phone number.`);
+    return from;
   }
   const phone = normalizePhone(target, ctx.config.phoneRegion);
   if (!phone.ok) throw new AppError('invalid', `Cannot record an opt-out for "${target}": ${phone.reason}. Give the full number (+14155550123) or reply:ID from the thread.`);

@@ -22,7 +22,8 @@ import { reconcilingTo } from '../scheduler/queries.ts';
 import { splitBubbles } from './bubbles.ts';
 import type { ProviderMessage, SmsProvider } from './provider.ts';
 import { isTextOf, sameSmsText, TEST_SEND_PREFIX } from './providerText.ts';
-import { applyDeliveryStatus, applyEarlyStatuses, lockProviderIds } from './status.ts';
+import { lockProviderIds, messageForReview, type ReviewMessage } from './queries.ts';
+import { applyDeliveryStatus, applyEarlyStatuses } from './status.ts';
 
 export const MARK_SENT_USAGE =
   'Usage: `/campaign sent MESSAGE SMSID [SMSID ...]`: MESSAGE is the number shown on the card in review, SMSID the id of its SMS in the provider\'s log (one per bubble that went).';
@@ -43,21 +44,6 @@ function clipped(text: string): string {
 
 /** The provider's list is by date; its clock and ours may differ by a little. */
 const CLOCK_SLACK_MS = 5 * 60_000;
-
-interface ReviewMessage {
-  id: number;
-  campaign_id: number;
-  batch_id: number | null;
-  phone: string;
-  body: string;
-  status: string;
-  attempts: number;
-  /** Fences the record: an edit made while the provider was asked changes the text checked. */
-  version: number;
-  /** The earlier of when it was written (the database's clock) and its last attempt (the app's): no SMS of it is older. */
-  since: Date;
-  customer_name: string | null;
-}
 
 export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor: Actor, words: string[]): Promise<{ message: string }> {
   const [idText, ...rest] = words;
@@ -151,12 +137,7 @@ export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor:
 
 /** The message, if it may be recorded as sent: in review, after an attempt of ours. */
 async function loadMessageInReview(ctx: AppContext, id: number): Promise<ReviewMessage> {
-  const { rows } = await ctx.db.pool.query<ReviewMessage>(
-    `SELECT m.id, m.campaign_id, m.batch_id, m.phone, m.body, m.status, m.attempts, m.version, least(m.created_at, coalesce(m.last_attempt_at, m.created_at)) AS since, cu.name AS customer_name
-     FROM campaign_messages m LEFT JOIN customers cu ON cu.id = m.customer_id WHERE m.id = $1`,
-    [id],
-  );
-  const m = rows[0];
+  const m = await messageForReview(ctx.db.pool, id);
   if (!m) throw new AppError('not_found', `There is no message ${id}: use the number shown on the card in review.`);
   if (m.status !== 'needs_review') {
     throw new AppError('conflict', `Message ${id} is ${m.status.replace('_', ' ')}: only a message in review can be recorded as sent by hand.`);
