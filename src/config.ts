@@ -129,7 +129,6 @@ const idList = z
   );
 
 const envSchema = z.object({
-  NODE_ENV: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   PORT: num('3000', { min: 0, max: 65535, int: true }).default(3000),

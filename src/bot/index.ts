@@ -1,7 +1,7 @@
 /**
  * Starts the chat surfaces this configuration asks for and mounts their HTTP routes on
  * the one express app (call before it listens): Slack and Discord when configured, and the local
- * console when no chat platform is configured or the server is bound to loopback.
+ * console when no chat platform is configured or CONSOLE_TOKEN is set.
  */
 import type express from 'express';
 import type { SurfaceName } from '../config.ts';
