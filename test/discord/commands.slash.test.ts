@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tokenize } from '../../src/bot/commands.ts';
 import { commandText } from '../../src/bot/discord/commands/campaign.ts';
 import { commands } from '../../src/bot/discord/commands/index.ts';
 import { discordMarkdown } from '../../src/bot/discord/context.ts';
@@ -30,6 +31,7 @@ describe('/campaign subcommands become the text the shared router parses', () =>
     [sub('preview', { campaign: 'spring' }), 'preview spring'],
     [sub('generate', { campaign: 'spring', segment: 'lapsed:60', limit: 50 }), 'generate spring lapsed:60 limit=50'],
     [sub('generate', { campaign: 'spring', segment: '{"all":[{"field":"visits","op":">=","value":5}]}' }), 'generate spring {"all":[{"field":"visits","op":">=","value":5}]}'],
+    [sub('generate', { campaign: 'spring', segment: '{"all": [{"field": "visits", "op": ">=", "value": 5}]}' }), `generate spring '{"all": [{"field": "visits", "op": ">=", "value": 5}]}'`],
     [sub('test', { campaign: 'spring', phone: '+14155550123' }), 'test spring +14155550123'],
     [sub('settings', { campaign: 'spring' }), 'settings spring'],
     [sub('settings', { campaign: 'spring', changes: 'hours=10:00-18:00 per_hour=60' }), 'settings spring hours=10:00-18:00 per_hour=60'],
@@ -40,6 +42,12 @@ describe('/campaign subcommands become the text the shared router parses', () =>
     [sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' }), 'sent 42 "SMaaa, SMbbb  SMccc"'],
   ])('%j -> %s', (options, text) => {
     expect(commandText(options)).toBe(text);
+  });
+
+  it('every option value reaches the router whole, whatever quotes and spaces it holds', () => {
+    const segment = '{"all": [{"field": "visits", "op": ">=", "value": 5}]}';
+    expect(tokenize(commandText(sub('generate', { campaign: "Bella's spring", segment })))).toEqual(['generate', "Bella's spring", segment]);
+    expect(JSON.parse(tokenize(commandText(sub('generate', { campaign: 'spring', segment })))[2]!)).toEqual({ all: [{ field: 'visits', op: '>=', value: 5 }] });
   });
 
   it('registers the same subcommands as Slack, guild-only', () => {

@@ -79,13 +79,19 @@ const data = new SlashCommandBuilder()
       .setName('sent')
       .setDescription("Record a message in review as sent: the provider's log shows its SMS")
       .addIntegerOption((o) => o.setName('message').setDescription('The message number shown on its card').setRequired(true).setMinValue(1))
-      .addStringOption((o) => o.setName('sms').setDescription("Its SMS id in the provider's log (several, one per bubble, separated by spaces)").setRequired(true).setMaxLength(400)),
+      .addStringOption((o) => o.setName('sms').setDescription("Its SMS id in the provider's log (several, one per bubble, separated by spaces or commas)").setRequired(true).setMaxLength(400)),
   )
   .toJSON();
 
-/** A word for the router's tokenizer: quoted when it holds spaces (campaign names may). */
+/**
+ * A word for the router's tokenizer: quoted when it holds spaces (campaign names may), with
+ * the quote it does not contain (segment criteria are JSON, full of double quotes).
+ */
 function word(v: string): string {
-  return /\s/.test(v) || v === '' ? `"${v.replace(/"/g, "'")}"` : v;
+  if (v !== '' && !/\s/.test(v)) return v;
+  if (!v.includes('"')) return `"${v}"`;
+  if (!v.includes("'")) return `'${v}'`;
+  return `"${v.replace(/"/g, "'")}"`; // both quotes and a space: the tokenizer cannot take it whole
 }
 
 /** Subcommand + options -> the text after "/campaign" that runCampaignCommand parses. */
