@@ -4,7 +4,8 @@
  * waited for: between delivery rounds the test fast-forwards the outbox's backoff (moves
  * next_attempt_at of pending rows to now), which is what the passing of that time does.
  * Slack is taken down by its peer (503s, then refused connections); Discord through a
- * proxy in front of its peer that answers 503 while down.
+ * proxy in front of its peer that answers 503 while down. Slack also takes posts and loses
+ * the answers (it has no idempotency key): each is looked for before it is tried again.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -117,6 +118,32 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       const report = await checkInvariants(db.pool, { config: h.ctx.config, sends: [], settled: false, campaignIds: [campaignId] });
       expectNoViolations(report, CARDS);
       console.log(`[faults] slack: ${rounds} delivery rounds down (503 + refused) + 17 scripted 429s; ${THREAD_POSTS} thread posts and ${CARDS} cards each delivered once; checked ${report.checked}`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('Slack takes posts and the answers are lost (the connection drops) 20 times: every post once', async () => {
+    const h: SlackHarness = await startSlackHarness(db);
+    try {
+      const LOST = 20;
+      h.peer.loseAnswers(LOST);
+      const { campaignId, batchId } = await seedChatBatch(db.pool, 'slack', CHANNEL, 'slack-lost');
+      await waitUntil(async () => {
+        await fastForward(db.pool, batchId);
+        h.outbox.wake();
+        const s = await outboxState(db.pool, batchId);
+        return !s.pending && (s.done ?? 0) === THREAD_POSTS + 1;
+      }, 90_000, 'every Slack post delivered');
+
+      const texts = h.peer.callsTo('chat.postMessage').map((c) => JSON.stringify(c.body));
+      expect(occurrences(texts, (i) => `fault-thread-slack-lost-${i} replied`, THREAD_POSTS)).toEqual(Array(THREAD_POSTS).fill(1));
+      expect(occurrences(texts, (i) => `Hi Chat ${i}, we miss`, CARDS)).toEqual(Array(CARDS).fill(1));
+      const looks = h.peer.callsTo('conversations.replies').length + h.peer.callsTo('conversations.history').length;
+      expect(looks).toBeGreaterThanOrEqual(LOST);
+      const report = await checkInvariants(db.pool, { config: h.ctx.config, sends: [], settled: false, campaignIds: [campaignId] });
+      expectNoViolations(report, CARDS);
+      console.log(`[faults] slack: ${LOST} posts taken with their answers lost; ${looks} looks; ${THREAD_POSTS} thread posts and ${CARDS} cards each posted once`);
     } finally {
       await h.close();
     }

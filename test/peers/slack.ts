@@ -5,7 +5,8 @@
  * and response_url posts), keeps the messages posted (with their metadata, returned only
  * with include_all_metadata, as Slack does), records every call with its parsed body, and
  * can be scripted to answer 429 with Retry-After, to be down (503, or connection refused),
- * or to lack the history scopes. Reached through SLACK_API_URL.
+ * to lose the answer to a post it carried out, or to lack the history scopes. Reached
+ * through SLACK_API_URL.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,6 +31,8 @@ export interface SlackPeer {
   readonly messages: SlackMessage[];
   /** Without the history scopes, conversations.history and replies answer missing_scope. */
   setHistoryScopes(granted: boolean): void;
+  /** The next `times` chat.postMessage calls are carried out, and their answer is lost (the connection drops). */
+  loseAnswers(times: number): void;
   /** Base URL for SLACK_API_URL (…/api). */
   readonly apiUrl: string;
   readonly origin: string;
@@ -71,6 +74,7 @@ export async function startSlackPeer(): Promise<SlackPeer> {
   let down: false | '503' | 'refused' = false;
   const messages: SlackMessage[] = [];
   let historyScopes = true;
+  let answersToLose = 0;
   /** A page of `list` from the cursor (an offset), as Slack pages: next_cursor until the end. */
   const page = (list: SlackMessage[], body: Record<string, unknown>) => {
     const from = Number(body.cursor ?? 0);
@@ -124,6 +128,11 @@ export async function startSlackPeer(): Promise<SlackPeer> {
           if (typeof body.thread_ts === 'string') m.thread_ts = body.thread_ts;
           if (body.metadata && typeof body.metadata === 'object') m.metadata = body.metadata as SlackMessage['metadata'];
           messages.push(m);
+          if (answersToLose > 0) {
+            answersToLose--;
+            req.socket.destroy();
+            return;
+          }
           return answer(res, 200, { ok: true, channel, ts: m.ts, message: { text: body.text } });
         }
         case 'chat.update': {
@@ -176,6 +185,9 @@ export async function startSlackPeer(): Promise<SlackPeer> {
     setHistoryScopes(granted) {
       historyScopes = granted;
     },
+    loseAnswers(times) {
+      answersToLose = times;
+    },
     calls,
     callsTo: (method) => calls.filter((c) => c.method === method),
     responses,
@@ -196,6 +208,7 @@ export async function startSlackPeer(): Promise<SlackPeer> {
       responses.length = 0;
       messages.length = 0;
       historyScopes = true;
+      answersToLose = 0;
       limits.clear();
     },
     close: async () => {

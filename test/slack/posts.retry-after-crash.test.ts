@@ -95,6 +95,25 @@ describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
     expect((await db.pool.query(`SELECT progress_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts).toBe(first);
   });
 
+  it('a post whose answer was lost is looked for before it is tried again, and found', async () => {
+    const { batchId } = await postedBatch('answer lost', 1);
+    h.peer.loseAnswers(1);
+    const key = await replyInThread(batchId, 'Customer 1: lost answer');
+    expect(withText('lost answer')).toHaveLength(1);
+    expect(postsOf('lost answer')).toHaveLength(1);
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(1);
+    expect((await db.pool.query(`SELECT status, attempts FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0]).toEqual({ status: 'done', attempts: 1 });
+  });
+
+  it('a 429 is waited out and posted once, without looking (Slack took nothing)', async () => {
+    const { batchId } = await postedBatch('rate limited', 1);
+    h.peer.rateLimit('chat.postMessage', 1, 1);
+    await replyInThread(batchId, 'Customer 1: after the 429');
+    expect(h.peer.callsTo('chat.postMessage#429')).toHaveLength(1);
+    expect(withText('after the 429')).toHaveLength(1);
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(0);
+  });
+
   it('without the history scopes a retry still delivers (it may post twice), rather than failing for ever', async () => {
     const { batchId } = await postedBatch('no history scope', 1);
     const key = await replyInThread(batchId, 'Customer 1: thanks!');

@@ -13,14 +13,14 @@ import * as actions from './actions/index.ts';
 import * as commands from './commands/index.ts';
 import type { SlackDeps } from './deps.ts';
 import * as events from './events/index.ts';
-import { SlackSurface } from './surface.ts';
+import { SlackSurface, type RetryPolicy } from './surface.ts';
 import * as views from './views/index.ts';
 
 export interface SlackOptions {
   /** Least time between two posts into one channel (ms); Slack allows about one per second. */
   postIntervalMs?: number;
   /** The Web API client's retry policy (429s and outages); the outbox retries beyond it. */
-  retryConfig?: { retries: number; factor?: number; minTimeout?: number; maxTimeout?: number };
+  retryConfig?: RetryPolicy;
 }
 
 /** Bolt's logger interface over ours. */
@@ -56,6 +56,8 @@ export async function createSlackSurface(
     logger,
   };
   const client = new webApi.WebClient(cfg.botToken, clientOptions);
+  // Posts are not idempotent: the surface retries them itself, looking first (see SlackSurface.post).
+  const postClient = new webApi.WebClient(cfg.botToken, { ...clientOptions, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
 
   // Bot identity, looked up once off the request path (every listener would otherwise wait on auth.test).
   const identity: { botId?: string; botUserId?: string } = {};
@@ -92,7 +94,7 @@ export async function createSlackSurface(
   log.info(socketMode ? 'Slack connected in Socket Mode' : 'Slack listening at POST /slack/events');
 
   return {
-    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log }),
+    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log, postClient, postRetry: clientOptions.retryConfig as RetryPolicy }),
     client,
     async stop() {
       if (socketMode) await boltApp.stop();

@@ -24,6 +24,19 @@ const POST_EVENT_TYPE = 'smsops_post';
 const CANNOT_READ_HISTORY = new Set(['missing_scope', 'not_in_channel', 'not_allowed_token_type']);
 /** Pages of 200 messages looked through for a post an earlier attempt made. */
 const LOOKUP_PAGES = 5;
+/** The Web API client's error codes: Slack refused for now (took nothing), or its answer never came (it may have taken it). */
+const RATE_LIMITED = 'slack_webapi_rate_limited_error';
+const ANSWER_LOST = new Set(['slack_webapi_request_error', 'slack_webapi_http_error']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How often and how soon a call is tried again (the Web API client's retryConfig). */
+export interface RetryPolicy {
+  retries: number;
+  factor?: number;
+  minTimeout?: number;
+  maxTimeout?: number;
+}
 
 export interface SlackSurfaceOptions {
   /** The channel for batches whose campaign names none. */
@@ -31,6 +44,13 @@ export interface SlackSurfaceOptions {
   /** Least time between two posts into one channel (ms). */
   postIntervalMs?: number;
   log?: Logger;
+  /**
+   * The client chat.postMessage goes through: without retries of its own and rejecting
+   * 429s, so that post() decides (default: the main client, which retries by itself).
+   */
+  postClient?: WebClient;
+  /** post()'s retries after an answer that was lost (a post Slack may have taken). */
+  postRetry?: RetryPolicy;
 }
 
 export class SlackSurface implements ChatSurface {
@@ -59,18 +79,38 @@ export class SlackSurface implements ChatSurface {
     return result;
   }
 
-  /** Posts unless `post` says an earlier attempt may have, and it is found: the ts either way. */
+  /**
+   * Posts unless `post` says an earlier attempt may have, and it is found: the ts either way.
+   * A 429 is waited out and tried again (Slack took nothing). A lost answer (the connection
+   * dropped, a 5xx) may hide a post Slack took: with a key it is looked for before trying
+   * again; without one it is not tried again here, since that could post it twice.
+   */
   private async post(channel: string, body: { text: string; blocks?: unknown[]; thread_ts?: string }, post?: PostKey): Promise<string> {
     if (post?.retry) {
       const found = await this.findPosted(channel, post.key, body.thread_ts);
       if (found) return found;
     }
     const metadata = post && { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key: post.key } } };
-    const res = await this.paced(channel, () =>
-      this.client.chat.postMessage({ channel, unfurl_links: false, unfurl_media: false, ...body, ...metadata } as never),
-    );
-    if (!res.ts) throw new Error(`Slack chat.postMessage returned no ts (${res.error ?? 'no error given'})`);
-    return res.ts;
+    const policy = this.opts.postRetry ?? { retries: 0 };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.paced(channel, () =>
+          (this.opts.postClient ?? this.client).chat.postMessage({ channel, unfurl_links: false, unfurl_media: false, ...body, ...metadata } as never),
+        );
+        if (!res.ts) throw new Error(`Slack chat.postMessage returned no ts (${res.error ?? 'no error given'})`);
+        return res.ts;
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? '';
+        const rateLimited = code === RATE_LIMITED;
+        if (attempt >= policy.retries || !(rateLimited || (post && ANSWER_LOST.has(code)))) throw e;
+        if (rateLimited) await sleep(((e as { retryAfter?: number }).retryAfter ?? 1) * 1000);
+        else {
+          await sleep(Math.min(policy.maxTimeout ?? 10_000, (policy.minTimeout ?? 1000) * (policy.factor ?? 2) ** attempt));
+          const found = await this.findPosted(channel, post!.key, body.thread_ts);
+          if (found) return found;
+        }
+      }
+    }
   }
 
   /** The ts of our post with `key` in `thread` (else among the channel's latest messages), if there is one. */
