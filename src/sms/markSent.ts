@@ -42,13 +42,17 @@ function clipped(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
+/** "SMa SMb", "SMa,SMb" and "SMa, SMb" alike, on every surface (Discord hands its option over quoted, as one word). */
+export function smsIdsOf(words: string[]): string[] {
+  return words.flatMap((w) => w.split(/[\s,]+/)).filter(Boolean);
+}
+
 /** The provider's list is by date; its clock and ours may differ by a little. */
 const CLOCK_SLACK_MS = 5 * 60_000;
 
 export async function recordSentByHand(ctx: AppContext, sms: SmsProvider, actor: Actor, words: string[]): Promise<{ message: string }> {
   const [idText, ...rest] = words;
-  // "SMa SMb", "SMa,SMb" and "SMa, SMb" alike, on every surface.
-  const sids = rest.flatMap((w) => w.split(',')).map((w) => w.trim()).filter(Boolean);
+  const sids = smsIdsOf(rest);
   if (!idText || sids.length === 0) throw new AppError('invalid', MARK_SENT_USAGE);
   if (!MESSAGE_NUMBER.test(idText)) throw new AppError('invalid', `"${clipped(idText)}" is not a message number. ${MARK_SENT_USAGE}`);
   const id = Number(idText.replace(/^#/, ''));

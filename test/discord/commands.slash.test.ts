@@ -5,6 +5,7 @@ import { tokenize } from '../../src/bot/commands.ts';
 import { commandText } from '../../src/bot/discord/commands/campaign.ts';
 import { commands } from '../../src/bot/discord/commands/index.ts';
 import { discordMarkdown } from '../../src/bot/discord/context.ts';
+import { smsIdsOf } from '../../src/sms/markSent.ts';
 import { handleGatewayInteraction } from '../../src/bot/discord/gateway.ts';
 import type { CommandOption } from '../../src/bot/discord/payload.ts';
 import { startDiscordPeer } from '../peers/discord.ts';
@@ -42,6 +43,12 @@ describe('/campaign subcommands become the text the shared router parses', () =>
     [sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' }), 'sent 42 "SMaaa, SMbbb  SMccc"'],
   ])('%j -> %s', (options, text) => {
     expect(commandText(options)).toBe(text);
+  });
+
+  it('several SMS ids in the sent option reach /campaign sent one by one, however they are separated', () => {
+    const words = tokenize(commandText(sub('sent', { message: 42, sms: ' SMaaa, SMbbb  SMccc' })));
+    expect(words.slice(0, 2)).toEqual(['sent', '42']);
+    expect(smsIdsOf(words.slice(2))).toEqual(['SMaaa', 'SMbbb', 'SMccc']);
   });
 
   it('every option value reaches the router whole, whatever quotes and spaces it holds', () => {
