@@ -24,6 +24,8 @@ export interface SlackMessage {
   thread_ts?: string;
   text: string;
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  /** A file shared into the conversation (files.completeUploadExternal). */
+  files?: { id: string; name: string }[];
 }
 
 export interface SlackPeer {
@@ -75,6 +77,7 @@ export async function startSlackPeer(): Promise<SlackPeer> {
   const messages: SlackMessage[] = [];
   let historyScopes = true;
   let answersToLose = 0;
+  const fileNames = new Map<string, string>();
   /** A page of `list` from the cursor (an offset), as Slack pages: next_cursor until the end. */
   const page = (list: SlackMessage[], body: Record<string, unknown>) => {
     const from = Number(body.cursor ?? 0);
@@ -157,10 +160,19 @@ export async function startSlackPeer(): Promise<SlackPeer> {
           return answer(res, 200, { ok: true, view: { id: body.view_id ?? `V${++seq}`, hash: `h${seq}`, ...((body.view as object) ?? {}) } });
         case 'files.getUploadURLExternal': {
           const id = `F${++seq}`;
+          fileNames.set(id, String(body.filename ?? ''));
           return answer(res, 200, { ok: true, upload_url: `${origin}/upload/${id}`, file_id: id });
         }
-        case 'files.completeUploadExternal':
-          return answer(res, 200, { ok: true, files: (body.files as { id: string }[] | undefined) ?? [] });
+        case 'files.completeUploadExternal': {
+          const files = (body.files as { id: string }[] | undefined) ?? [];
+          // Shared into the channel (or thread) as a message of its own, as Slack does.
+          if (typeof body.channel_id === 'string') {
+            const m: SlackMessage = { channel: body.channel_id, ts: nextTs(), text: '', files: files.map((f) => ({ id: f.id, name: fileNames.get(f.id) ?? '' })) };
+            if (typeof body.thread_ts === 'string') m.thread_ts = body.thread_ts;
+            messages.push(m);
+          }
+          return answer(res, 200, { ok: true, files });
+        }
         default:
           return answer(res, 200, { ok: false, error: 'unknown_method' });
       }

@@ -114,6 +114,36 @@ describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
     expect(h.peer.callsTo('conversations.replies')).toHaveLength(0);
   });
 
+  it("a daily summary retried after its chart was uploaded is neither posted nor charted twice; one retried before the upload gets its chart", async () => {
+    const image = { filename: 'summary.png', base64: Buffer.from('png').toString('base64'), alt: 'sends per day' };
+    const summary = async (text: string) => {
+      const key = `summary:${text}`;
+      await enqueueChatPosts(db.pool, [{ surface: 'slack', kind: 'channel', dedupeKey: key, payload: { channel: CHANNEL, message: { title: 'Daily summary', text, image } } }]);
+      await h.outbox.idle();
+      return key;
+    };
+    const charts = (ts: string) => h.peer.messages.filter((m) => m.thread_ts === ts && m.files?.some((f) => f.name === 'summary.png'));
+
+    const whole = await summary('12 sent yesterday');
+    const [posted] = withText('12 sent yesterday');
+    expect(charts(posted!.ts)).toHaveLength(1);
+    await asIfCrashedAfterPosting(db.pool, whole);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(withText('12 sent yesterday')).toHaveLength(1);
+    expect(charts(posted!.ts)).toHaveLength(1);
+
+    // The crash fell between the post and the upload: the retry finds the post and uploads the chart.
+    const half = await summary('7 sent yesterday');
+    const [post7] = withText('7 sent yesterday');
+    h.peer.messages.splice(h.peer.messages.indexOf(charts(post7!.ts)[0]!), 1);
+    await asIfCrashedAfterPosting(db.pool, half);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(withText('7 sent yesterday')).toHaveLength(1);
+    expect(charts(post7!.ts)).toHaveLength(1);
+  });
+
   it('without the history scopes a retry still delivers (it may post twice), rather than failing for ever', async () => {
     const { batchId } = await postedBatch('no history scope', 1);
     const key = await replyInThread(batchId, 'Customer 1: thanks!');

@@ -17,6 +17,8 @@ import type { BatchHeaderModel, CardModel, ChatMessage, ChatRef, ChatSurface, Po
 import { batchHeaderMessage, cardsMessage, chatMessageBlocks, packCards } from './blocks.ts';
 
 type WebClient = webApi.WebClient;
+/** A message as conversations.history and replies return it (the fields looked at). */
+type SlackMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: unknown }; files?: { name?: string }[] };
 
 /** The metadata event type of our posts (its payload holds the post's key). */
 const POST_EVENT_TYPE = 'smsops_post';
@@ -115,13 +117,19 @@ export class SlackSurface implements ChatSurface {
 
   /** The ts of our post with `key` in `thread` (else among the channel's latest messages), if there is one. */
   private async findPosted(channel: string, key: string, thread: string | undefined): Promise<string | undefined> {
+    const hit = await this.findMessage(channel, thread, (m) => m.metadata?.event_type === POST_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key);
+    return hit?.ts;
+  }
+
+  /** The first message of `thread` (else among the channel's latest) that `match`es; none when the app may not read it. */
+  private async findMessage(channel: string, thread: string | undefined, match: (m: SlackMessage) => boolean): Promise<SlackMessage | undefined> {
     let cursor: string | undefined;
     try {
       for (let page = 0; page < LOOKUP_PAGES; page++) {
         const args = { channel, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) };
         const res = thread ? await this.client.conversations.replies({ ...args, ts: thread }) : await this.client.conversations.history(args);
-        const hit = res.messages?.find((m) => m.metadata?.event_type === POST_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key);
-        if (hit?.ts) return hit.ts;
+        const hit = res.messages?.find(match);
+        if (hit?.ts) return hit;
         cursor = res.response_metadata?.next_cursor || undefined;
         if (!cursor) return undefined;
       }
@@ -172,13 +180,13 @@ export class SlackSurface implements ChatSurface {
 
   async postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
     const ts = await this.post(parent.channel, { ...chatMessageBlocks(message), thread_ts: parent.id }, post);
-    await this.attachImage(parent.channel, parent.id, message);
+    await this.attachImage(parent.channel, parent.id, ts, message, post?.retry ?? false);
     return { channel: parent.channel, id: ts, thread: parent.id };
   }
 
   async postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
     const ts = await this.post(channel, chatMessageBlocks(message), post);
-    await this.attachImage(channel, ts, message);
+    await this.attachImage(channel, ts, ts, message, post?.retry ?? false);
     return { channel, id: ts };
   }
 
@@ -187,8 +195,11 @@ export class SlackSurface implements ChatSurface {
   }
 
   /** The chart of a summary, uploaded into the thread of the message it belongs to. */
-  private async attachImage(channel: string, threadTs: string, message: ChatMessage): Promise<void> {
+  private async attachImage(channel: string, threadTs: string, postTs: string, message: ChatMessage, retry: boolean): Promise<void> {
     if (!message.image) return;
+    // An earlier attempt may have got as far as the upload: its file is in the thread, after the post.
+    const { filename } = message.image;
+    if (retry && (await this.findMessage(channel, threadTs, (m) => Number(m.ts) >= Number(postTs) && (m.files ?? []).some((f) => f.name === filename)))) return;
     await this.client.files.uploadV2({
       channel_id: channel,
       thread_ts: threadTs,
