@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSmsops } from '../support/cli.ts';
-import { openPglite } from '../../src/db/database.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { runSmsops, seededDataDir } from '../support/cli.ts';
 import { insertCampaign } from '../support/fixtures.ts';
 import { DAY, HOUR, seedBatch, seedInbound, seedMessage } from './seed.ts';
 
@@ -14,19 +10,14 @@ const SENT = new Date(Date.now() - 2 * DAY);
 describe('smsops report on the command line', () => {
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'smsops-report-'));
-    const db = await openPglite(dataDir);
-    try {
-      await migrate(db);
+    dataDir = await seededDataDir('smsops-report-', async (db) => {
       const id = await insertCampaign(db.pool, { name: 'cli-report' });
       const batch = await seedBatch(db.pool, id, 'lapsed:60');
       await seedMessage(db.pool, { campaignId: id, batchId: batch, phone: '+14158001001', status: 'delivered', approvedAt: SENT, sentAt: SENT, segments: 2 });
       await seedMessage(db.pool, { campaignId: id, batchId: batch, phone: '+14158001002', status: 'sent', approvedAt: SENT, sentAt: SENT });
       await seedMessage(db.pool, { campaignId: id, batchId: batch, phone: '+14158001003', status: 'rejected' });
       await seedInbound(db.pool, { phone: '+14158001001', at: new Date(SENT.getTime() + HOUR) });
-    } finally {
-      await db.close();
-    }
+    });
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -14,9 +14,9 @@ import type { Database } from '../../src/db/database.ts';
 import type { MessageStatus } from '../../src/domain/messageStatus.ts';
 import { cancelCampaign } from '../../src/scheduler/controls.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { waitForLockWaiters } from '../support/locks.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { campaignStatusOf, statusOf, testContext } from '../scheduler/support.ts';
 
 const ana: Actor = { id: 'U1', name: 'ana', surface: 'slack', isApprover: true };
 const NEW_TEXT = 'Hi! Fresh croissants this Saturday at Bloom. Reply STOP to opt out';
@@ -32,18 +32,11 @@ interface Seeded {
 /** A campaign (`status`) with one batch and one message (`message`). */
 async function seed(db: Database, name: string, message: MessageStatus, status = 'active'): Promise<Seeded> {
   const campaignId = await insertCampaign(db.pool, { name, status });
-  const { rows } = await db.pool.query<{ id: number }>(
-    `INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`,
-    [campaignId],
-  );
-  const batchId = Number(rows[0]!.id);
+  const batchId = await insertBatch(db.pool, campaignId);
   const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
   const id = await insertMessage(db.pool, { campaignId, batchId, status: message, phone: c.phone, customerId: c.id });
   return { campaignId, name, batchId, id };
 }
-
-const campaignStatus = async (db: Database, id: number) =>
-  (await db.pool.query<{ status: string }>('SELECT status FROM campaigns WHERE id = $1', [id])).rows[0]!.status;
 
 const refusedClosed = (name: string) => `Campaign "${name}" is cancelled; its messages can no longer be approved.`;
 
@@ -116,7 +109,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a cancel racing an approval on 
       );
       expect(cancelled).toMatchObject({ ok: true, cancelled: 1 });
       expect(approved).toMatchObject(approval.refused(s));
-      expect(await campaignStatus(db, s.campaignId)).toBe('cancelled');
+      expect((await campaignStatusOf(db, s.campaignId)).status).toBe('cancelled');
       expect((await statusOf(db, s.id)).status).toBe('cancelled');
     });
 
@@ -131,7 +124,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a cancel racing an approval on 
       );
       expect(approved).toMatchObject({ ok: true });
       expect(cancelled).toMatchObject({ ok: true, cancelled: 1 });
-      expect(await campaignStatus(db, s.campaignId)).toBe('cancelled');
+      expect((await campaignStatusOf(db, s.campaignId)).status).toBe('cancelled');
       expect((await statusOf(db, s.id)).status).toBe('cancelled');
     });
   }
@@ -152,7 +145,7 @@ describe.each(engines)('approvals in a campaign already cancelled on %s', (engin
     expect(await approveMessage(ctx, ana, s.id, 1)).toEqual({ ok: false, code: 'locked', message: refusedClosed(s.name) });
     expect(await approveAll(ctx, ana, s.batchId, null)).toEqual({ ok: false, approved: 0, message: refusedClosed(s.name) });
     expect(await statusOf(db, s.id)).toMatchObject({ status: 'suggested', scheduled_send_time: null });
-    expect(await campaignStatus(db, s.campaignId)).toBe('cancelled');
+    expect((await campaignStatusOf(db, s.campaignId)).status).toBe('cancelled');
   });
 
   it('a cancelled campaign\'s cancelled message can be neither approved nor edited', async () => {

@@ -14,7 +14,7 @@ import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { insertAttemptedMessage, insertOutboxSms, statusOf, testContext } from '../scheduler/support.ts';
 
 describe.each(engines)('the reason a message is back in review, on its card, on %s', (engine) => {
   let db: Database;
@@ -35,17 +35,8 @@ describe.each(engines)('the reason a message is back in review, on its card, on 
     for (const [minutesAgo, went] of [[12, true], [10, false]] as const) {
       const campaignId = await insertCampaign(db.pool, { name: `amb-${engine}-${n}-${minutesAgo}` });
       const at = new Date(ctx.clock.now().getTime() - minutesAgo * 60_000);
-      const id = await insertMessage(db.pool, { campaignId, status: 'sending', phone: c.phone, customerId: c.id, body, scheduledAt: at });
-      await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [id, at]);
-      if (went) {
-        await db.pool.query(`INSERT INTO sms_outbox (provider_message_id, to_phone, body, message_id, bubble, created_at) VALUES ($1, $2, $3, $4, 0, $5)`, [
-          `SMamb${engine}${n}`,
-          c.phone,
-          body,
-          id,
-          new Date(at.getTime() + 1000),
-        ]);
-      }
+      const id = await insertAttemptedMessage(db, { campaignId, phone: c.phone, customerId: c.id, body, scheduledAt: at, attemptAt: at });
+      if (went) await insertOutboxSms(db, { providerMessageId: `SMamb${engine}${n}`, phone: c.phone, body, messageId: id, at: new Date(at.getTime() + 1000) });
       ids.push(id);
     }
     await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).reconcileOnce();

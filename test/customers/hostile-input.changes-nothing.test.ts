@@ -16,7 +16,7 @@ import { lintMessage } from '../../src/generator/lint.ts';
 import { effectiveSettings } from '../../src/campaigns/settings.ts';
 import { loadConfig } from '../../src/config.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { testContext } from '../generator/helpers.ts';
+import { taggedSegment, testContext } from '../generator/helpers.ts';
 
 describe.each(engines)('hostile input that changes nothing, on %s', (engine) => {
   let db: Database;
@@ -52,8 +52,7 @@ describe.each(engines)('hostile input that changes nothing, on %s', (engine) => 
     await db.pool.query(`INSERT INTO contact_status (phone, status, keyword, source) VALUES ('+14155550411', 'opted_out', 'STOP', 'sms')`);
     writeFileSync(file, `name,phone,consent,tag\nStopper,(415) 555-0411,yes,${tag}\n`);
     await importCustomers({ db, config: { phoneRegion: 'US' }, clock: new ManualClock('2026-03-01T12:00:00Z') }, file);
-    const segment = JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }] });
-    const r = await generateBatch(testContext(db), { campaign: 'r4-hold', segment, dryRun: true, generator: 'templates', actor: 't', surface: 'cli' });
+    const r = await generateBatch(testContext(db), { campaign: 'r4-hold', segment: taggedSegment(tag), dryRun: true, generator: 'templates', actor: 't', surface: 'cli' });
     expect(r).toMatchObject({ matched: 0, exclusions: { opted_out: 1 } });
   });
 

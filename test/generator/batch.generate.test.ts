@@ -4,9 +4,8 @@ import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { generateBatch } from '../../src/generator/index.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { addCustomer, testContext } from './helpers.ts';
+import { addTaggedCustomers, batchMessages, testContext, WINBACK_BRIEF } from './helpers.ts';
 
-const BRIEF = 'Win back lapsed regulars. offer: 10% off any drink; tone: friendly; brand: Bean There; signoff: -Sam';
 
 describe.each(engines)('generateBatch on %s', (engine) => {
   let db: Database;
@@ -16,12 +15,9 @@ describe.each(engines)('generateBatch on %s', (engine) => {
   afterAll(() => db?.close());
 
   async function lapsedCustomers(n: number) {
-    const tag = randomUUID();
-    for (let i = 0; i < n; i++) {
-      await addCustomer(db.pool, {
-        name: `Pat${i} Doe`, lastVisit: '2025-12-01', firstSeen: '2024-05-01', visits: 4 + i, totalSpend: 60 + i, favorite: 'Cold Brew', attributes: { tag },
-      });
-    }
+    const { tag } = await addTaggedCustomers(db.pool, Array.from({ length: n }, (_, i) => ({
+      name: `Pat${i} Doe`, lastVisit: '2025-12-01', firstSeen: '2024-05-01', visits: 4 + i, totalSpend: 60 + i, favorite: 'Cold Brew',
+    })));
     return JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }, { field: 'days_since_last_visit', op: '>=', value: 60 }] });
   }
 
@@ -30,7 +26,7 @@ describe.each(engines)('generateBatch on %s', (engine) => {
     const segment = await lapsedCustomers(3);
     const campaign = `Winback ${randomUUID().slice(0, 8)}`;
     const progress: [number, number][] = [];
-    const r = await generateBatch(ctx, { campaign, segment, brief: BRIEF, seed: 11, actor: 'dana', surface: 'cli' }, (d, t) => progress.push([d, t]));
+    const r = await generateBatch(ctx, { campaign, segment, brief: WINBACK_BRIEF, seed: 11, actor: 'dana', surface: 'cli' }, (d, t) => progress.push([d, t]));
 
     expect(r).toMatchObject({ generator: 'templates', matched: 3, suggestions: 3, lintFindings: 0 });
     expect(progress).toEqual([[1, 3], [2, 3], [3, 3]]);
@@ -48,7 +44,7 @@ describe.each(engines)('generateBatch on %s', (engine) => {
     expect(b.estimated_cost_usd).toBeCloseTo(r.estimatedCostUsd, 4);
     expect(b.llm_usage).toMatchObject({ generator: 'templates', seed: 11, smsCostUsd: r.estimatedCostUsd });
 
-    const { rows: msgs } = await db.pool.query('SELECT * FROM campaign_messages WHERE batch_id = $1 ORDER BY id', [r.batchId]);
+    const msgs = await batchMessages(db.pool, r.batchId!);
     expect(msgs).toHaveLength(3);
     for (const m of msgs) {
       expect(m).toMatchObject({ status: 'suggested', suggested_by: 'templates', campaign_type: 'retention', encoding: 'GSM-7', lint: [] });
@@ -74,8 +70,7 @@ describe.each(engines)('generateBatch on %s', (engine) => {
 
   it('respects --limit, infers the type from the segment, and updates the brief of an existing campaign', async () => {
     const ctx = testContext(db);
-    const tag = randomUUID();
-    for (let i = 0; i < 4; i++) await addCustomer(db.pool, { name: `New${i}`, firstSeen: '2026-02-25', attributes: { tag } });
+    const { segment: theirs } = await addTaggedCustomers(db.pool, Array.from({ length: 4 }, (_, i) => ({ name: `New${i}`, firstSeen: '2026-02-25' })));
     const campaign = `Welcome ${randomUUID().slice(0, 8)}`;
     const first = await generateBatch(ctx, { campaign, segment: 'new:30', limit: 2, brief: 'Welcome them. brand: Bean There', actor: 'dana', surface: 'console' });
     expect(first).toMatchObject({ suggestions: 2 });
@@ -83,7 +78,7 @@ describe.each(engines)('generateBatch on %s', (engine) => {
     expect(c1.campaign_type).toBe('welcome');
 
     const second = await generateBatch(ctx, {
-      campaign, segment: JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }] }), brief: 'Welcome them. offer: free cookie', actor: 'lee', surface: 'cli',
+      campaign, segment: theirs, brief: 'Welcome them. offer: free cookie', actor: 'lee', surface: 'cli',
     });
     expect(second).toMatchObject({ campaignId: first.campaignId, matched: 2, suggestions: 2 });
     expect(second.batchId).not.toBe(first.batchId);

@@ -1,25 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../src/analytics/variants.ts';
-import { openPglite } from '../../src/db/database.ts';
-import { migrate } from '../../src/db/migrate.ts';
-import { runSmsops } from '../support/cli.ts';
+import { runSmsops, seededDataDir, withDataDir } from '../support/cli.ts';
 import { insertCustomer } from '../support/fixtures.ts';
 
 /** `smsops generate --variant ...` as a user runs it, on an embedded database in a temporary folder. */
 describe('smsops generate --variant', () => {
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'smsops-variants-'));
-    const db = await openPglite(dataDir);
-    try {
-      await migrate(db);
+    dataDir = await seededDataDir('smsops-variants-', async (db) => {
       for (let i = 0; i < 30; i++) await insertCustomer(db.pool, { name: `Pat${i} Doe`, lastVisit: '2026-08-01' });
-    } finally {
-      await db.close();
-    }
+    });
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -33,8 +24,7 @@ describe('smsops generate --variant', () => {
     );
     expect(JSON.parse(stdout)).toMatchObject({ suggestions: 30, variants: ['A', 'B'] });
 
-    const db = await openPglite(dataDir);
-    try {
+    await withDataDir(dataDir, async (db) => {
       const { rows: [campaign] } = await db.pool.query('SELECT seed, brief FROM campaigns WHERE name = $1', ['Spring AB']);
       expect(campaign.brief).toEqual({ goal: 'Win back regulars', offer: '10% off any drink', brand: 'Bean There', variants: [{ name: 'A' }, { name: 'B', offer: 'a free pastry' }] });
       const { rows } = await db.pool.query<{ phone: string; variant: string; body: string }>('SELECT phone, variant, body FROM campaign_messages');
@@ -44,9 +34,7 @@ describe('smsops generate --variant', () => {
         expect(m.body).toContain(m.variant === 'B' ? 'a free pastry' : '10% off any drink');
       }
       expect(new Set(rows.map((m) => m.variant))).toEqual(new Set(['A', 'B']));
-    } finally {
-      await db.close();
-    }
+    });
   });
 
   it('refuses other arms for a campaign that has messages, and a single arm, saying what to do', async () => {

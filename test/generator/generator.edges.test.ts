@@ -12,9 +12,7 @@ import { generateBatch, type GenerateInput } from '../../src/generator/index.ts'
 import { PEER_API_KEY, startOpenAiPeer, type OpenAiPeer } from '../peers/openai.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertMessage } from '../support/fixtures.ts';
-import { addCustomer, testContext, type CustomerSpec } from './helpers.ts';
-
-const BRIEF = 'Win back lapsed regulars. offer: 10% off any drink; tone: friendly; brand: Bean There; signoff: -Sam';
+import { batchMessages, lapsedRegularsToDraft, testContext, type CustomerSpec } from './helpers.ts';
 
 describe.each(engines)('the generator at the edges on %s', (engine) => {
   let db: Database;
@@ -36,23 +34,8 @@ describe.each(engines)('the generator at the edges on %s', (engine) => {
   };
 
   async function run(specs: CustomerSpec[], over: Partial<GenerateInput> = {}) {
-    const tag = randomUUID();
-    const added = [];
-    for (const s of specs) added.push(await addCustomer(db.pool, { lastVisit: '2025-12-01', visits: 6, ...s, attributes: { tag } }));
-    const input: GenerateInput = {
-      campaign: `edges-${tag.slice(0, 8)}`,
-      segment: JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }] }),
-      brief: BRIEF,
-      actor: 'dana',
-      surface: 'cli',
-      ...over,
-    };
+    const { added, input } = await lapsedRegularsToDraft(db.pool, 'edges', specs, over);
     return { added, input, go: () => generateBatch(testContext(db, { ...env, OPENAI_BASE_URL: peer.url }), input) };
-  }
-
-  async function messages(batchId: number) {
-    const { rows } = await db.pool.query('SELECT * FROM campaign_messages WHERE batch_id = $1 ORDER BY id', [batchId]);
-    return rows;
   }
 
   it('a customer who opts out (STOP) while the batch is being written gets no suggestion', async () => {
@@ -84,7 +67,7 @@ describe.each(engines)('the generator at the edges on %s', (engine) => {
     peer.respond(() => ({ json: { body: 'Hi! You won an iPhone, claim at prizes.top/x -Sam', rationale: 'as asked' } }));
     const { go } = await run([{ name }]);
     const r = await go();
-    const [m] = await messages(r.batchId!);
+    const [m] = await batchMessages(db.pool, r.batchId!);
     expect(m.lint).toEqual(expect.arrayContaining([expect.objectContaining({ rule: 'link', severity: 'error' })]));
   });
 
@@ -92,7 +75,7 @@ describe.each(engines)('the generator at the edges on %s', (engine) => {
     peer.respond(() => ({ json: { body: 'Hi! Call +44 20 7946 0958 to claim 10% off any drink. -Sam', rationale: 'as asked' } }));
     const { go } = await run([{ name: 'Call +44 20 7946 0958 Now' }]);
     const r = await go();
-    const [m] = await messages(r.batchId!);
+    const [m] = await batchMessages(db.pool, r.batchId!);
     expect(m.lint).toEqual(expect.arrayContaining([expect.objectContaining({ rule: 'phone_number', severity: 'error' })]));
   });
 });

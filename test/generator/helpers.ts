@@ -1,10 +1,14 @@
-/** Shared by the generator tests: an AppContext over a test database, and full customer rows. */
+/** Shared by the generator tests: an AppContext over a test database, full customer rows, and batches drafted for exactly them. */
+import { randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { AppContext } from '../../src/context.ts';
 import type { Database, Queryable } from '../../src/db/database.ts';
+import type { GenerateInput } from '../../src/generator/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { nextPhone } from '../support/fixtures.ts';
+
+export const WINBACK_BRIEF = 'Win back lapsed regulars. offer: 10% off any drink; tone: friendly; brand: Bean There; signoff: -Sam';
 
 /** "Now" in every generator test: Monday 2 March 2026, 10:00 in Los Angeles. */
 export const NOW = '2026-03-02T18:00:00Z';
@@ -47,4 +51,37 @@ export async function addCustomer(q: Queryable, c: CustomerSpec = {}): Promise<{
     ],
   );
   return { id: rows[0]!.id, phone };
+}
+
+/** The JSON segment that selects exactly the customers tagged `tag`. */
+export function taggedSegment(tag: string): string {
+  return JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }] });
+}
+
+/** Customers under a fresh tag in their attributes (so a test selects only its own), in the order of `specs`. */
+export async function addTaggedCustomers(q: Queryable, specs: CustomerSpec[]): Promise<{ tag: string; segment: string; added: { id: number; phone: string }[] }> {
+  const tag = randomUUID();
+  const added = [];
+  for (const s of specs) added.push(await addCustomer(q, { ...s, attributes: { tag, ...(s.attributes ?? {}) } }));
+  return { tag, segment: taggedSegment(tag), added };
+}
+
+/**
+ * Lapsed regulars (last visit 2025-12-01, 6 visits, unless a spec says otherwise) added for one test,
+ * and what dana asks on the command line to draft a batch for exactly them: campaign `${campaignPrefix}-…`, the win-back brief.
+ */
+export async function lapsedRegularsToDraft(
+  q: Queryable,
+  campaignPrefix: string,
+  specs: CustomerSpec[],
+  over: Partial<GenerateInput> = {},
+): Promise<{ added: { id: number; phone: string }[]; input: GenerateInput }> {
+  const { tag, segment, added } = await addTaggedCustomers(q, specs.map((s) => ({ lastVisit: '2025-12-01', visits: 6, ...s })));
+  return { added, input: { campaign: `${campaignPrefix}-${tag.slice(0, 8)}`, segment, brief: WINBACK_BRIEF, actor: 'dana', surface: 'cli', ...over } };
+}
+
+/** Every column of a batch's messages, in the order they were written. */
+export async function batchMessages(q: Queryable, batchId: number) {
+  const { rows } = await q.query('SELECT * FROM campaign_messages WHERE batch_id = $1 ORDER BY id', [batchId]);
+  return rows;
 }

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { selectAudience } from '../../src/generator/queries.ts';
 import { SqlParams, compileCriteria } from '../../src/generator/segmentSql.ts';
 import { parseCriteria, parseSegment, type Criteria, type CriteriaNode } from '../../src/generator/segments.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { addCustomer, type CustomerSpec } from './helpers.ts';
+import { addTaggedCustomers, type CustomerSpec } from './helpers.ts';
 
 const HOSTILE = `'; DROP TABLE customers; --`;
 
@@ -72,8 +71,7 @@ describe.each(engines)('segment criteria against customers on %s', (engine) => {
 
   /** A fresh group of customers tagged so each test sees only its own. */
   async function group(specs: (CustomerSpec & { name: string })[]) {
-    const tag = randomUUID();
-    for (const s of specs) await addCustomer(db.pool, { ...s, attributes: { tag, ...(s.attributes ?? {}) } });
+    const { tag } = await addTaggedCustomers(db.pool, specs);
     return async (node: CriteriaNode | Criteria): Promise<string[]> => {
       const rows = await selectAudience(
         db.pool,

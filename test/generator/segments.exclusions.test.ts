@@ -6,7 +6,7 @@ import { countAudience } from '../../src/generator/queries.ts';
 import { parseSegment } from '../../src/generator/segments.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertMessage } from '../support/fixtures.ts';
-import { addCustomer, NOW, testContext, type CustomerSpec } from './helpers.ts';
+import { addTaggedCustomers, NOW, testContext, type CustomerSpec } from './helpers.ts';
 
 const DAY = 86_400_000;
 
@@ -17,12 +17,10 @@ describe.each(engines)('segment exclusions on %s', (engine) => {
   });
   afterAll(() => db?.close());
 
-  /** Customers tagged for one test, and the JSON segment that selects exactly them. */
+  /** Customers tagged for one test (with their names), and the JSON segment that selects exactly them. */
   async function tagged(specs: (CustomerSpec & { name: string })[]) {
-    const tag = randomUUID();
-    const rows = [];
-    for (const s of specs) rows.push({ ...(await addCustomer(db.pool, { ...s, attributes: { tag } })), name: s.name });
-    return { segment: JSON.stringify({ all: [{ field: 'attributes.tag', op: '=', value: tag }] }), tag, rows };
+    const { tag, segment, added } = await addTaggedCustomers(db.pool, specs);
+    return { segment, tag, rows: added.map((c, i) => ({ ...c, name: specs[i]!.name })) };
   }
 
   async function sentMessage(campaignId: number, phone: string, sentDaysAgo: number) {

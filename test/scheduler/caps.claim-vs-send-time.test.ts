@@ -10,8 +10,8 @@ import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import type { SmsProvider } from '../../src/sms/provider.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { testContext } from './support.ts';
+import { insertCampaign } from '../support/fixtures.ts';
+import { insertDueMessage, testContext } from './support.ts';
 
 /** The most provider calls inside any sliding window of `windowMs` (a call at s counts against t while t - s < window). */
 function maxInWindow(times: number[], windowMs: number): number {
@@ -38,12 +38,8 @@ describe.each(engines)('caps vs claims waiting for their send turn, on %s', (eng
     const campaignId = await insertCampaign(db.pool, { name: `caps-${engine}`, settings: { ratePerMinute, ratePerHour: 1000, ratePerDay: 1000 } });
     const t0 = ctx.clock.now().getTime();
     const phones: string[] = [];
-    for (let i = 0; i < 8; i++) {
-      const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      phones.push(c.phone);
-      // A backlog a minute late (the scheduler was busy): well within the allowed lateness.
-      await insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(t0 - 60_000 + i) });
-    }
+    // A backlog a minute late (the scheduler was busy): well within the allowed lateness.
+    for (let i = 0; i < 8; i++) phones.push((await insertDueMessage(db, ctx.clock.now(), { campaignId, msAgo: 60_000 - i })).phone);
     // The provider is slow for the first two calls (45 s each on the app's clock), then fast.
     let calls = 0;
     const outbox = new OutboxSmsProvider(db.pool, ctx.clock);

@@ -9,11 +9,9 @@ import { auditFor } from '../../src/db/queries/audit.ts';
 import type { MessageStatus } from '../../src/domain/messageStatus.ts';
 import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
-import { planApprovedMessages } from '../../src/scheduler/planner.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { statusOf, testContext } from './support.ts';
+import { insertPlannedCampaign, slotsOf, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
 
 const MINUTE = 60_000;
 
@@ -29,32 +27,10 @@ describe.each(engines)('campaign pause, resume and cancel on %s', (engine) => {
 
   const dispatcher = () => new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 });
 
-  /** An active campaign with one batch and `count` approved messages planned by the real planner. */
-  async function plannedCampaign(count: number, extra: MessageStatus[] = []) {
-    ctx.clock.set('2025-07-16T17:00:00.000Z'); // Wednesday 10:00 in Los Angeles
-    const campaignId = await insertCampaign(db.pool, { name: `controls-${++n}-${engine}` });
-    const { rows } = await db.pool.query<{ id: number }>(
-      `INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`,
-      [campaignId],
-    );
-    const batchId = Number(rows[0]!.id);
-    const ids: number[] = [];
-    const phones: string[] = [];
-    for (const status of [...Array<MessageStatus>(count).fill('approved'), ...extra]) {
-      const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      ids.push(await insertMessage(db.pool, { campaignId, batchId, status, phone: c.phone, customerId: c.id }));
-      phones.push(c.phone);
-    }
-    await db.tx((c) => planApprovedMessages(c, ctx, campaignId));
-    return { campaignId, batchId, ids, phones };
-  }
-
-  async function slots(ids: number[]): Promise<Map<number, number>> {
-    const { rows } = await db.pool.query<{ id: number; at: Date | null }>(
-      'SELECT id, scheduled_send_time AS at FROM campaign_messages WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
-    return new Map(rows.map((r) => [Number(r.id), r.at?.getTime() ?? NaN]));
+  /** A campaign with `count` approved messages and one in each `extra` status, planned on Wednesday at 10:00 in Los Angeles. */
+  function plannedCampaign(count: number, extra: MessageStatus[] = []) {
+    ctx.clock.set(WEDNESDAY_10AM_LA);
+    return insertPlannedCampaign(db, ctx, { name: `controls-${++n}-${engine}`, count, extra });
   }
 
   async function sentTo(phones: string[]): Promise<number> {
@@ -69,12 +45,12 @@ describe.each(engines)('campaign pause, resume and cancel on %s', (engine) => {
 
   it('pause keeps every planned slot and the dispatcher claims nothing, even once the slots are due', async () => {
     const c = await plannedCampaign(4);
-    const before = await slots(c.ids);
+    const before = await slotsOf(db, c.ids);
     expect([...before.values()].every(Number.isFinite)).toBe(true);
 
     const r = await pauseCampaign(ctx, { campaignId: c.campaignId, actor: 'dana', surface: 'cli' });
     expect(r).toEqual({ ok: true, message: expect.stringContaining('Paused') });
-    expect(await slots(c.ids)).toEqual(before);
+    expect(await slotsOf(db, c.ids)).toEqual(before);
 
     ctx.clock.set(Math.max(...before.values()) + MINUTE); // every slot is due, none too late
     const stats = await dispatcher().runOnce();
@@ -98,11 +74,11 @@ describe.each(engines)('campaign pause, resume and cancel on %s', (engine) => {
   it('resume re-plans what is left from now, in the same order, and sending picks up from there', async () => {
     const c = await plannedCampaign(5);
     // The first message goes out before the pause.
-    const first = Math.min(...(await slots(c.ids)).values());
+    const first = Math.min(...(await slotsOf(db, c.ids)).values());
     ctx.clock.set(first);
     expect((await dispatcher().runOnce()).sent).toBe(1);
     const left = c.ids.filter((id) => id !== c.ids[0]);
-    const before = await slots(left);
+    const before = await slotsOf(db, left);
     const orderBefore = [...left].sort((a, b) => before.get(a)! - before.get(b)! || a - b);
 
     await pauseCampaign(ctx, { campaignId: c.campaignId, actor: 'dana', surface: 'cli' });
@@ -113,7 +89,7 @@ describe.each(engines)('campaign pause, resume and cancel on %s', (engine) => {
     const r = await resumeCampaign(ctx, { campaignId: c.campaignId, actor: 'dana', surface: 'cli' });
     expect(r.ok).toBe(true);
     expect(r.message).toContain('4 messages re-planned from now');
-    const after = await slots(left);
+    const after = await slotsOf(db, left);
     for (const at of after.values()) expect(at).toBeGreaterThanOrEqual(now);
     const orderAfter = [...left].sort((a, b) => after.get(a)! - after.get(b)! || a - b);
     expect(orderAfter).toEqual(orderBefore);

@@ -8,10 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { changeCampaignSettings, sendTestMessage } from '../../src/scheduler/controls.ts';
-import { planApprovedMessages } from '../../src/scheduler/planner.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext } from './support.ts';
+import { insertPlannedCampaign, outboxFor, statusOf, testContext } from './support.ts';
 
 const LA = 'America/Los_Angeles';
 
@@ -25,21 +23,7 @@ describe.each(engines)('campaign settings and test sends on %s', (engine) => {
   });
   afterAll(() => db?.close());
 
-  async function plannedCampaign(count: number, body?: string) {
-    const campaignId = await insertCampaign(db.pool, { name: `settings-${++n}-${engine}` });
-    const { rows } = await db.pool.query<{ id: number }>(
-      `INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`,
-      [campaignId],
-    );
-    const batchId = Number(rows[0]!.id);
-    const ids: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const c = await insertCustomer(db.pool, { timezone: LA, state: 'CA' });
-      ids.push(await insertMessage(db.pool, { campaignId, batchId, status: 'approved', phone: c.phone, customerId: c.id, body }));
-    }
-    await db.tx((c) => planApprovedMessages(c, ctx, campaignId));
-    return { campaignId, batchId, ids };
-  }
+  const plannedCampaign = (count: number, body?: string) => insertPlannedCampaign(db, ctx, { name: `settings-${++n}-${engine}`, count, body });
 
   async function snapshot(campaignId: number) {
     const { rows: campaign } = await db.pool.query('SELECT settings, status, updated_at FROM campaigns WHERE id = $1', [campaignId]);

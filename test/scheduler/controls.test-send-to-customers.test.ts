@@ -10,8 +10,8 @@ import { sendTestMessage } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage, nextPhone } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext } from './support.ts';
+import { insertCampaign, insertCustomer, nextPhone } from '../support/fixtures.ts';
+import { insertDueMessage, outboxFor, statusOf, testContext } from './support.ts';
 
 /** 10:00 UTC on a Wednesday = 03:00 in Los Angeles: outside the default 08:00-21:00 quiet window. */
 const THREE_AM_LA = '2025-07-16T10:00:00.000Z';
@@ -27,23 +27,16 @@ describe.each(engines)('test sends to customers on %s', (engine) => {
 
   async function campaignWithMessage(ctx: ReturnType<typeof testContext>) {
     const campaignId = await insertCampaign(db.pool, { name: `test-send-${++n}-${engine}` });
-    const other = await insertCustomer(db.pool, { timezone: LA, state: 'CA' });
-    await insertMessage(db.pool, {
-      campaignId, status: 'approved', phone: other.phone, customerId: other.id,
-      body: 'Hi! We miss you. Reply STOP to opt out', scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-    });
+    await insertDueMessage(db, ctx.clock.now(), { campaignId, body: 'Hi! We miss you. Reply STOP to opt out' });
     return campaignId;
   }
 
   it('the dispatcher itself refuses a customer whose consent is denied (what a test send must match)', async () => {
     const ctx = testContext(db);
     const campaignId = await insertCampaign(db.pool, { name: `ctrl-${++n}-${engine}` });
-    const denied = await insertCustomer(db.pool, { consent: 'denied', timezone: LA, state: 'CA' });
-    const id = await insertMessage(db.pool, {
-      campaignId, status: 'approved', phone: denied.phone, customerId: denied.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-    });
+    const denied = await insertDueMessage(db, ctx.clock.now(), { campaignId, consent: 'denied' });
     await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).runOnce();
-    expect((await statusOf(db, id)).status).toBe('cancelled');
+    expect((await statusOf(db, denied.id)).status).toBe('cancelled');
     expect(await outboxFor(db, denied.phone)).toEqual([]);
   });
 

@@ -12,13 +12,13 @@ import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { SmsSendError, type OutboundSms, type SmsProvider } from '../../src/sms/provider.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cancelCampaign, pauseCampaign, resumeCampaign } from '../../src/scheduler/controls.ts';
-import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { Dispatcher, type DispatcherOptions } from '../../src/scheduler/dispatcher.ts';
 import { replanCampaign } from '../../src/scheduler/planner.ts';
 import { renderProgress } from '../../src/scheduler/progress.ts';
 import { timelineSince } from '../../src/scheduler/queries.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
+import { campaignStatusOf, insertAttemptedMessage, insertDueMessage, outboxFor, statusOf, testContext, WEDNESDAY_10AM_LA } from './support.ts';
 
 describe.each(engines)('dispatcher checks on %s', (engine) => {
   let db: Database;
@@ -33,12 +33,8 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
   async function due(opts: { settings?: Record<string, unknown>; status?: string; consent?: string; body?: string; minutesAgo?: number; testMode?: string[] } = {}) {
     const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, status: opts.status, settings: opts.settings });
     if (opts.testMode) await db.pool.query('UPDATE campaigns SET test_mode = true, test_numbers = $2 WHERE id = $1', [campaignId, opts.testMode]);
-    const customer = await insertCustomer(db.pool, { consent: opts.consent, timezone: 'America/Los_Angeles', state: 'CA' });
-    const id = await insertMessage(db.pool, {
-      campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, body: opts.body,
-      scheduledAt: new Date(ctx.clock.now().getTime() - (opts.minutesAgo ?? 1) * 60_000),
-    });
-    return { campaignId, id, phone: customer.phone };
+    const { id, phone } = await insertDueMessage(db, ctx.clock.now(), { campaignId, consent: opts.consent, body: opts.body, msAgo: (opts.minutesAgo ?? 1) * 60_000 });
+    return { campaignId, id, phone };
   }
 
   const fresh = () => new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 });
@@ -108,12 +104,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     // 10:00 in Los Angeles, business hours 12:00-13:00 there: five messages were due a minute ago.
     const first = await due({ settings: { businessHours: { start: 720, end: 780 } } });
     const ids = [first.id];
-    for (let i = 0; i < 4; i++) {
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      ids.push(await insertMessage(db.pool, {
-        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-      }));
-    }
+    for (let i = 0; i < 4; i++) ids.push((await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId })).id);
     const stats = await fresh().runOnce();
     expect(stats).toMatchObject({ claimed: 0, rescheduled: 5 });
     const slots = (await Promise.all(ids.map((id) => statusOf(db, id)))).map((s) => s.scheduled_send_time!.getTime()).sort((a, b) => a - b);
@@ -126,10 +117,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const settings = { ratePerMinute: 2 };
     const first = await due({ settings });
     const ids = [first.id];
-    for (let i = 0; i < 3; i++) {
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      ids.push(await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000) }));
-    }
+    for (let i = 0; i < 3; i++) ids.push((await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId })).id);
     // This process's clock runs 20 s ahead of the other one's: its attempts are stamped "later".
     const ahead = testContext(db, {}, new Date(ctx.clock.now().getTime() + 20_000).toISOString());
     await new Dispatcher(ahead, new OutboxSmsProvider(db.pool, ahead.clock), { bubbleGapMs: 0, batchSize: 2 }).runOnce();
@@ -141,10 +129,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
 
   it('a round whose loop fails stops its other loops after the batch in hand, and reports the failure', async () => {
     const first = await due({ settings: { ratePerMinute: 1000, ratePerHour: 1000, ratePerDay: 1000 } });
-    for (let i = 0; i < 11; i++) {
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      await insertMessage(db.pool, { campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) });
-    }
+    for (let i = 0; i < 11; i++) await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId, msAgo: 1000 });
     const taken = await insertMessage(db.pool, { campaignId: first.campaignId, status: 'sent' });
     const { rows } = await db.pool.query<{ p: string }>('SELECT provider_message_id AS p FROM campaign_messages WHERE id = $1', [taken]);
     // The first send's id is already another message's: recording it breaks a unique constraint.
@@ -326,9 +311,9 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       const ids: number[] = [];
       const phones: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-        phones.push(customer.phone);
-        ids.push(await insertMessage(db.pool, { campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000 + i) }));
+        const m = await insertDueMessage(db, ctx.clock.now(), { campaignId, msAgo: 60_000 - i });
+        phones.push(m.phone);
+        ids.push(m.id);
       }
       const pause = () => pauseCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
       await new Dispatcher(ctx, doingOnce(phones[0]!, pause), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
@@ -344,17 +329,20 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     it('a cancel while the batch is being sent: the rest of the batch is cancelled, not sent', async () => {
       const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}` });
       const phones: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-        phones.push(customer.phone);
-        await insertMessage(db.pool, { campaignId, status: 'approved', phone: customer.phone, customerId: customer.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000 + i) });
-      }
+      for (let i = 0; i < 2; i++) phones.push((await insertDueMessage(db, ctx.clock.now(), { campaignId, msAgo: 60_000 - i })).phone);
       const cancel = () => cancelCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
       await new Dispatcher(ctx, doingOnce(phones[0]!, cancel), { bubbleGapMs: 0, concurrency: 1 }).runOnce();
       expect(await outboxFor(db, phones[1]!)).toHaveLength(0);
       const { rows } = await db.pool.query('SELECT status, cancelled_reason FROM campaign_messages WHERE campaign_id = $1 ORDER BY id', [campaignId]);
       expect(rows).toEqual([{ status: 'delivered', cancelled_reason: null }, { status: 'cancelled', cancelled_reason: 'campaign_cancelled' }]);
     });
+
+    /** Another message of the campaign due just before message `id`; then one dispatcher run in which `provider(its phone)` sends the batch. */
+    async function sendAfterAnother(campaignId: number, id: number, provider: (otherPhone: string) => SmsProvider, opts: Partial<DispatcherOptions>) {
+      const other = await insertDueMessage(db, ctx.clock.now(), { campaignId });
+      await db.pool.query('UPDATE campaign_messages SET scheduled_send_time = $2 WHERE id = $1', [id, new Date(ctx.clock.now().getTime() - 30_000)]);
+      await new Dispatcher(ctx, provider(other.phone), opts).runOnce();
+    }
 
     /** A provider whose calls time out, except to `phone` (an unknown outcome: reconciliation finds nothing went). */
     const timesOutExcept = (phone: string): SmsProvider => ({
@@ -372,14 +360,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       const m = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
       const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: m.phone, customerId: m.id });
       const pause = () => pauseCampaign(ctx, { campaignId, actor: 'dana', surface: 'console' });
-      /** Another message due just before this one; `provider` sends the batch. */
-      const round = async (provider: (otherPhone: string) => SmsProvider) => {
-        const other = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-        const t = ctx.clock.now().getTime();
-        await insertMessage(db.pool, { campaignId, status: 'approved', phone: other.phone, customerId: other.id, scheduledAt: new Date(t - 60_000) });
-        await db.pool.query('UPDATE campaign_messages SET scheduled_send_time = $2 WHERE id = $1', [id, new Date(t - 30_000)]);
-        await new Dispatcher(ctx, provider(other.phone), { bubbleGapMs: 0, concurrency: 1, maxAttempts: 3 }).runOnce();
-      };
+      const round = (provider: (otherPhone: string) => SmsProvider) => sendAfterAnother(campaignId, id, provider, { bubbleGapMs: 0, concurrency: 1, maxAttempts: 3 });
       // Twice a pause lands while the message before it is sent: its claim goes back, nothing went.
       for (let i = 0; i < 2; i++) {
         await round((phone) => doingOnce(phone, pause));
@@ -413,11 +394,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: m.phone, customerId: m.id });
       const opts = { bubbleGapMs: 0, concurrency: 1, maxAttempts: 2 };
       const round = async (provider: (otherPhone: string) => SmsProvider) => {
-        const other = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-        const t = ctx.clock.now().getTime();
-        await insertMessage(db.pool, { campaignId, status: 'approved', phone: other.phone, customerId: other.id, scheduledAt: new Date(t - 60_000) });
-        await db.pool.query('UPDATE campaign_messages SET scheduled_send_time = $2 WHERE id = $1', [id, new Date(t - 30_000)]);
-        await new Dispatcher(ctx, provider(other.phone), opts).runOnce();
+        await sendAfterAnother(campaignId, id, provider, opts);
         ctx.clock.advance(31_000);
         await new Dispatcher(ctx, timesOutExcept(''), opts).reconcileOnce();
       };
@@ -449,10 +426,8 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     const phone = (await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' })).phone;
     const body = 'Hi! We miss you. Reply STOP to opt out';
     const t0 = new Date(ctx.clock.now().getTime() - 120_000);
-    const u = await insertMessage(db.pool, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body });
-    const v = await insertMessage(db.pool, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body });
-    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [u, t0]);
-    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [v, new Date(t0.getTime() + 1000)]);
+    const u = await insertAttemptedMessage(db, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body, attemptAt: t0 });
+    const v = await insertAttemptedMessage(db, { campaignId: await insertCampaign(db.pool, { name: `c${++n}-${engine}` }), status: 'unknown', phone, body, attemptAt: new Date(t0.getTime() + 1000) });
     // Only V's send reached the provider.
     await new OutboxSmsProvider(db.pool, { now: () => new Date(t0.getTime() + 2000) }).send({ to: phone, body, messageId: v, bubble: 0 });
     const r = await fresh().reconcileOnce();
@@ -472,8 +447,8 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
 
   it('an unknown outcome confirmed absent in a campaign cancelled since is cancelled, not sent again', async () => {
     const campaignId = await insertCampaign(db.pool, { name: `c${++n}-${engine}`, status: 'cancelled' });
-    const id = await insertMessage(db.pool, { campaignId, status: 'unknown', scheduledAt: new Date(ctx.clock.now().getTime() - 3_600_000) });
-    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [id, new Date(ctx.clock.now().getTime() - 3_600_000)]);
+    const hourAgo = new Date(ctx.clock.now().getTime() - 3_600_000);
+    const id = await insertAttemptedMessage(db, { campaignId, status: 'unknown', scheduledAt: hourAgo, attemptAt: hourAgo });
     const r = await fresh().reconcileOnce();
     expect(r).toMatchObject({ absent: 0, cancelled: 1 });
     expect(await statusOf(db, id)).toMatchObject({ status: 'cancelled', attempts: 1 });
@@ -536,14 +511,12 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       // At the provider call: claimed with room, but the batch's turn came too late for both bubbles.
       ctx.clock.set(WEDNESDAY_10AM_LA);
       const first = await due({ settings });
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      const second = await insertMessage(db.pool, {
-        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
-        body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out', scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
+      const { id: second, phone } = await insertDueMessage(db, ctx.clock.now(), {
+        campaignId: first.campaignId, body: 'Hi Ana! [BUBBLE] We saved you a seat. Reply STOP to opt out', msAgo: 30_000,
       });
       const late = await new Dispatcher(ctx, slowProvider(calls, 45_000), { bubbleGapMs: 30_000, concurrency: 1 }).runOnce();
       expect(late).toMatchObject({ claimed: 2, sent: 1, rescheduled: 1 });
-      expect(await outboxFor(db, customer.phone)).toEqual([]);
+      expect(await outboxFor(db, phone)).toEqual([]);
       expect(await statusOf(db, second)).toMatchObject({ status: 'approved', attempts: 1 });
       expect((await auditFor(db.pool, 'message', second)).map((a) => a.action)).toEqual(['rescheduled_window_closed']);
     });
@@ -569,15 +542,8 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     async function closingPair(batchId?: boolean) {
       ctx.clock.set(WEDNESDAY_10AM_LA);
       const first = await due({ settings });
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      let batch: number | undefined;
-      if (batchId) {
-        batch = await insertBatch(db.pool, first.campaignId);
-      }
-      const second = await insertMessage(db.pool, {
-        campaignId: first.campaignId, batchId: batch, status: 'approved', phone: customer.phone, customerId: customer.id,
-        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
-      });
+      const batch = batchId ? await insertBatch(db.pool, first.campaignId) : undefined;
+      const { id: second } = await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId, batchId: batch, msAgo: 30_000 });
       return { campaignId: first.campaignId, second, batchId: batch };
     }
 
@@ -592,11 +558,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       // second finds the window closed. Putting the second back on the timeline then fails.
       ctx.clock.set(WEDNESDAY_10AM_LA);
       const first = await due({ settings: { ...settings, errorBudget: 1, errorBudgetWindow: 10 } });
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      const second = await insertMessage(db.pool, {
-        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
-        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
-      });
+      const { id: second } = await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId, msAgo: 30_000 });
       await db.pool.query(`CREATE OR REPLACE FUNCTION refuse_put_back() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF OLD.status = 'sending' AND NEW.status = 'approved' THEN RAISE EXCEPTION 'put-back refused for message %', NEW.id; END IF;
@@ -618,8 +580,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
       }
       // The failure is on record and has paused the campaign: the budget ran before the put-back.
       expect(await statusOf(db, first.id)).toMatchObject({ status: 'failed', error_code: '21211' });
-      const { rows } = await db.pool.query('SELECT status, paused_reason FROM campaigns WHERE id = $1', [first.campaignId]);
-      expect(rows[0]).toMatchObject({ status: 'paused', paused_reason: expect.stringMatching(/error budget spent/) });
+      expect(await campaignStatusOf(db, first.campaignId)).toMatchObject({ status: 'paused', paused_reason: expect.stringMatching(/error budget spent/) });
       // The put-back rolled back: the claim stays on record for its lease, then reconciliation.
       expect(await statusOf(db, second)).toMatchObject({ status: 'sending', attempts: 1 });
     });
@@ -753,11 +714,7 @@ describe.each(engines)('dispatcher checks on %s', (engine) => {
     it('a campaign cancelled while its batch waited: what the window stopped is cancelled, not put back on a timeline', async () => {
       ctx.clock.set(WEDNESDAY_10AM_LA);
       const first = await due({ settings });
-      const customer = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      const second = await insertMessage(db.pool, {
-        campaignId: first.campaignId, status: 'approved', phone: customer.phone, customerId: customer.id,
-        scheduledAt: new Date(ctx.clock.now().getTime() - 30_000),
-      });
+      const { id: second } = await insertDueMessage(db, ctx.clock.now(), { campaignId: first.campaignId, msAgo: 30_000 });
       const calls: string[] = [];
       const cancelling: SmsProvider = {
         ...slowProvider(calls),

@@ -12,7 +12,7 @@ import { SmsSendError, type SmsProvider } from '../../src/sms/provider.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { statusOf, testContext } from './support.ts';
+import { campaignStatusOf, insertDueMessage, statusOf, testContext } from './support.ts';
 
 /** A provider that refuses every number as invalid (Twilio 21211): a bad list. */
 const refusing: SmsProvider = {
@@ -32,13 +32,9 @@ describe.each(engines)('the error budget after a resume, on %s', (engine) => {
   });
   afterAll(() => db?.close());
 
-  const campaignStatus = async (id: number) => (await db.pool.query('SELECT status, paused_reason FROM campaigns WHERE id = $1', [id])).rows[0];
   const dispatcher = () => new Dispatcher(ctx, refusing, { bubbleGapMs: 0, concurrency: 1, batchSize: 1 });
 
-  async function dueMessage(campaignId: number) {
-    const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-    return insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) });
-  }
+  const dueMessage = async (campaignId: number) => (await insertDueMessage(db, ctx.clock.now(), { campaignId, msAgo: 1000 })).id;
 
   it('spends it, pauses; after a resume, old failures and late reports of old sends do not pause it again; two new failures do', async () => {
     const campaignId = await insertCampaign(db.pool, { name: `budget-resume-${engine}`, settings: { errorBudget: 2, errorBudgetWindow: 20 } });
@@ -51,22 +47,22 @@ describe.each(engines)('the error budget after a resume, on %s', (engine) => {
       await dueMessage(campaignId);
       await dispatcher().runOnce();
     }
-    expect(await campaignStatus(campaignId)).toMatchObject({ status: 'paused', paused_reason: 'error budget spent: 2 of the last 3 sends failed' });
+    expect(await campaignStatusOf(db, campaignId)).toMatchObject({ status: 'paused', paused_reason: 'error budget spent: 2 of the last 3 sends failed' });
 
     ctx.clock.advance(10 * 60_000);
     expect(await resumeCampaign(ctx, { campaignId, actor: 'Dana', surface: 'slack' })).toMatchObject({ ok: true });
     // The carrier reports the earlier send undelivered, after the resume: counted, but not against the new budget.
     expect(await handleStatusCallback(ctx, { providerMessageId: late, status: 'undelivered', errorCode: '30003' })).toEqual({ duplicate: false, changed: true });
     expect((await statusOf(db, earlier)).status).toBe('undelivered');
-    expect((await campaignStatus(campaignId)).status).toBe('active');
+    expect((await campaignStatusOf(db, campaignId)).status).toBe('active');
 
     // New failures spend the new budget: one is within it, the second spends it.
     const third = await dueMessage(campaignId);
     await dispatcher().runOnce();
     expect((await statusOf(db, third)).status).toBe('failed');
-    expect((await campaignStatus(campaignId)).status).toBe('active');
+    expect((await campaignStatusOf(db, campaignId)).status).toBe('active');
     await dueMessage(campaignId);
     await dispatcher().runOnce();
-    expect(await campaignStatus(campaignId)).toMatchObject({ status: 'paused', paused_reason: 'error budget spent: 2 of the last 2 sends failed' });
+    expect(await campaignStatusOf(db, campaignId)).toMatchObject({ status: 'paused', paused_reason: 'error budget spent: 2 of the last 2 sends failed' });
   });
 });

@@ -2,13 +2,9 @@
  * `smsops preview --campaign NAME` as a user runs it, on an embedded database in a
  * temporary folder: the schedule of a known campaign, a clear failure for an unknown one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSmsops } from '../support/cli.ts';
-import { openPglite } from '../../src/db/database.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { runSmsops, seededDataDir, withDataDir } from '../support/cli.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 
 
@@ -16,10 +12,7 @@ describe('smsops preview on the command line', () => {
   let dataDir: string;
   let before: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'smsops-preview-'));
-    const db = await openPglite(dataDir);
-    try {
-      await migrate(db);
+    dataDir = await seededDataDir('smsops-preview-', async (db) => {
       const id = await insertCampaign(db.pool, { name: 'Fall Winback' });
       // Stored slots far in the future: what the preview shows does not depend on today.
       const slots = ['2031-11-08T22:42:00Z', '2031-11-08T22:48:00Z', '2031-11-08T23:05:00Z'];
@@ -28,9 +21,7 @@ describe('smsops preview on the command line', () => {
         await insertMessage(db.pool, { campaignId: id, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(at) });
       }
       before = JSON.stringify((await db.pool.query('SELECT * FROM campaign_messages ORDER BY id')).rows);
-    } finally {
-      await db.close();
-    }
+    });
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -46,12 +37,9 @@ describe('smsops preview on the command line', () => {
     ]);
     expect(stdout).toContain('First send: 11/08 02:42 PM   Last send: 11/08 03:05 PM   Duration: 23m   Pauses: 1');
     expect(stdout).toContain('Estimated completion: 11/08 03:05 PM\n');
-    const db = await openPglite(dataDir);
-    try {
+    await withDataDir(dataDir, async (db) => {
       expect(JSON.stringify((await db.pool.query('SELECT * FROM campaign_messages ORDER BY id')).rows)).toBe(before);
-    } finally {
-      await db.close();
-    }
+    });
   });
 
   it('an unknown campaign fails with a message that says what to do', async () => {

@@ -11,7 +11,7 @@ import { planApprovedMessages } from '../../src/scheduler/planner.ts';
 import { formatPreview, previewCampaign, type SchedulePreview } from '../../src/scheduler/preview.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { testContext } from './support.ts';
+import { slotsOf, testContext } from './support.ts';
 
 const LA = 'America/Los_Angeles';
 const TABLES = ['campaigns', 'batches', 'customers', 'campaign_messages', 'chat_outbox', 'audit_log', 'sms_outbox', 'contact_status'];
@@ -46,14 +46,6 @@ describe.each(engines)('schedule preview on %s', (engine) => {
     return JSON.stringify(out);
   }
 
-  async function storedSlots(ids: number[]): Promise<Map<number, number>> {
-    const { rows } = await db.pool.query<{ id: number; at: Date }>(
-      'SELECT id, scheduled_send_time AS at FROM campaign_messages WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
-    return new Map(rows.map((r) => [Number(r.id), r.at.getTime()]));
-  }
-
   it('changes nothing in the database', async () => {
     const c = await campaign(3, 2);
     const before = await everything();
@@ -66,7 +58,7 @@ describe.each(engines)('schedule preview on %s', (engine) => {
   it('shows the stored slots, then exactly the slots the planner gives on approval', async () => {
     const c = await campaign(3, 2);
     const p = await previewCampaign(ctx, c.campaignId);
-    const stored = await storedSlots(c.approved);
+    const stored = await slotsOf(db, c.approved);
 
     expect(p.rows.map((r) => r.messageId)).toEqual(c.ids);
     expect(p.rows.map((r) => r.hypothetical)).toEqual([false, false, false, true, true]);
@@ -80,7 +72,7 @@ describe.each(engines)('schedule preview on %s', (engine) => {
       });
       await planApprovedMessages(q, ctx, c.campaignId);
     });
-    const planned = await storedSlots(c.suggested);
+    const planned = await slotsOf(db, c.suggested);
     for (const r of p.rows.slice(3)) expect(r.at.getTime()).toBe(planned.get(r.messageId));
 
     // Gaps, totals and names agree with the rows.
@@ -116,7 +108,7 @@ describe.each(engines)('schedule preview on %s', (engine) => {
       await transitionMessages(q, { ids: [id], from: 'suggested', to: 'approved', actor: 'dana', surface: 'cli', set: { approved_by: 'dana', approved_at: ctx.clock.now() } });
       await planApprovedMessages(q, ctx, campaignId);
     });
-    const planned = (await storedSlots([id])).get(id)!;
+    const planned = (await slotsOf(db, [id])).get(id)!;
     expect(planned).toBe(ctx.clock.now().getTime() + 50 * 60_000);
     expect(p.rows.map((r) => r.at.getTime())).toEqual([planned]);
   });

@@ -28,21 +28,24 @@ describe.each(engines)('recipient zone inferred from the number, on %s', (engine
   });
   afterAll(() => db?.close());
 
+  /** Customers with neither a zone nor a state (both inferred from the number), `first` due (and looked up) before `second`; one dispatcher round. */
+  async function dispatchFirstThen(name: string, first: string, second: string, settings?: Record<string, unknown>) {
+    const campaignId = await insertCampaign(db.pool, { name, settings });
+    const a = await insertCustomer(db.pool, { phone: first });
+    const b = await insertCustomer(db.pool, { phone: second });
+    const now = ctx.clock.now().getTime();
+    await insertMessage(db.pool, { campaignId, status: 'approved', phone: a.phone, customerId: a.id, scheduledAt: new Date(now - 120_000) });
+    await insertMessage(db.pool, { campaignId, status: 'approved', phone: b.phone, customerId: b.id, scheduledAt: new Date(now - 60_000) });
+    await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).runOnce();
+  }
+
   it('the library itself puts the two numbers in different zones', async () => {
     expect(await timezones(parsePhoneNumberFromString(PENSACOLA)!)).toEqual(['America/Chicago']);
     expect(await timezones(parsePhoneNumberFromString(TALLAHASSEE)!)).toEqual(['America/New_York']);
   });
 
   it('never texts a Tallahassee number at 20:30 Tallahassee time (Florida law: 08:00-20:00), whatever 850 number was looked up first', async () => {
-    const campaignId = await insertCampaign(db.pool, { name: `zones-${engine}` });
-    // Customers with neither a zone nor a state: both are inferred from the number.
-    const pensacola = await insertCustomer(db.pool, { phone: PENSACOLA });
-    const tallahassee = await insertCustomer(db.pool, { phone: TALLAHASSEE });
-    const now = ctx.clock.now().getTime();
-    await insertMessage(db.pool, { campaignId, status: 'approved', phone: pensacola.phone, customerId: pensacola.id, scheduledAt: new Date(now - 120_000) });
-    await insertMessage(db.pool, { campaignId, status: 'approved', phone: tallahassee.phone, customerId: tallahassee.id, scheduledAt: new Date(now - 60_000) });
-
-    await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).runOnce();
+    await dispatchFirstThen(`zones-${engine}`, PENSACOLA, TALLAHASSEE);
 
     // Pensacola at 19:30 Central is fine.
     expect(await outboxFor(db, PENSACOLA)).toHaveLength(1);
@@ -59,14 +62,7 @@ describe.each(engines)('recipient zone inferred from the number, on %s', (engine
     const RAPID_CITY = '+16053421234'; // America/Denver per libphonenumber
     expect(await timezones(parsePhoneNumberFromString(RAPID_CITY)!)).toEqual(['America/Denver']);
     // Business hours from 06:00 in Los Angeles, so only the recipient's quiet hours (08:00-21:00) decide.
-    const campaignId = await insertCampaign(db.pool, { name: `zones-605-${engine}`, settings: { businessHours: { start: 360, end: 1200 } } });
-    const siouxFalls = await insertCustomer(db.pool, { phone: SIOUX_FALLS });
-    const rapidCity = await insertCustomer(db.pool, { phone: RAPID_CITY });
-    const now = ctx.clock.now().getTime();
-    await insertMessage(db.pool, { campaignId, status: 'approved', phone: siouxFalls.phone, customerId: siouxFalls.id, scheduledAt: new Date(now - 120_000) });
-    await insertMessage(db.pool, { campaignId, status: 'approved', phone: rapidCity.phone, customerId: rapidCity.id, scheduledAt: new Date(now - 60_000) });
-
-    await new Dispatcher(ctx, new OutboxSmsProvider(db.pool, ctx.clock), { bubbleGapMs: 0 }).runOnce();
+    await dispatchFirstThen(`zones-605-${engine}`, SIOUX_FALLS, RAPID_CITY, { businessHours: { start: 360, end: 1200 } });
 
     expect(await outboxFor(db, SIOUX_FALLS)).toHaveLength(1);
     const local = DateTime.fromJSDate(ctx.clock.now(), { zone: 'America/Denver' }).toFormat('HH:mm');

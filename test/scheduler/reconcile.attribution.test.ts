@@ -1,16 +1,21 @@
 /**
  * Reconciliation of messages whose sender died: found vs absent, same-text rivals to one
  * number (never a guess), a test send's SMS never taken for a campaign message, an absent
- * message of a cancelled campaign cancelled instead of re-sent.
+ * message of a cancelled campaign cancelled instead of re-sent. On the local outbox provider
+ * (the embedded default) the answer to a customer's HELP is an SMS to their number that is
+ * neither a campaign message's nor a test send: it is listed as an answer (Twilio's
+ * outbound-reply), so reconciliation does not count it as an SMS nothing accounts for, and a
+ * message that never went goes again instead of waiting for a person.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { sendTestMessage } from '../../src/scheduler/controls.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
+import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { OutboxSmsProvider } from '../../src/sms/outbox.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext } from './support.ts';
+import { insertCampaign, insertCustomer } from '../support/fixtures.ts';
+import { insertAttemptedMessage, insertOutboxSms, outboxFor, statusOf, testContext } from './support.ts';
 
 describe.each(engines)('reconciliation on %s', (engine) => {
   let db: Database;
@@ -30,12 +35,8 @@ describe.each(engines)('reconciliation on %s', (engine) => {
     const c = opts.phone ? { id: undefined, phone: opts.phone } : await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
     const body = opts.body ?? `Hi ${n}! We miss you. Reply STOP to opt out`;
     const at = new Date(ctx.clock.now().getTime() - (opts.minutesAgo ?? 10) * 60_000);
-    const id = await insertMessage(db.pool, { campaignId, status: opts.status ?? 'sending', phone: c.phone, customerId: c.id, body, scheduledAt: at });
-    await db.pool.query('UPDATE campaign_messages SET attempts = 1, last_attempt_at = $2 WHERE id = $1', [id, at]);
-    if (opts.went) {
-      await db.pool.query(`INSERT INTO sms_outbox (provider_message_id, to_phone, body, message_id, bubble, created_at) VALUES ($1, $2, $3, $4, 0, $5)`,
-        [`SMorphan${engine}${n}`, c.phone, body, id, new Date(at.getTime() + 1000)]);
-    }
+    const id = await insertAttemptedMessage(db, { campaignId, status: opts.status, phone: c.phone, customerId: c.id, body, scheduledAt: at, attemptAt: at });
+    if (opts.went) await insertOutboxSms(db, { providerMessageId: `SMorphan${engine}${n}`, phone: c.phone, body, messageId: id, at: new Date(at.getTime() + 1000) });
     return { id, campaignId, phone: c.phone, body };
   }
 
@@ -84,5 +85,19 @@ describe.each(engines)('reconciliation on %s', (engine) => {
     await dispatcher().reconcileOnce();
     expect((await statusOf(db, m.id)).status).toBe('cancelled');
     expect(await outboxFor(db, m.phone)).toHaveLength(0);
+  });
+
+  it('a HELP answer from the outbox does not send a message that never went to review', async () => {
+    expect(ctx.config.twilio).toBeFalsy();
+    // Its sender died before the provider call: nothing went.
+    const m = await orphan({ went: false, body: 'Hi! New menu this week. Reply STOP to opt out' });
+    // Meanwhile the customer texted HELP; the console answered it through the outbox.
+    const r = await handleInboundSms(ctx, { providerMessageId: `SMhelp${engine}`, from: m.phone, body: 'HELP' });
+    expect(r.kind).toBe('help');
+    expect((await outboxFor(db, m.phone)).map((o) => o.message_id)).toEqual([null]);
+
+    await dispatcher().reconcileOnce();
+    // Confirmed absent: it goes again at the next tick, as without the HELP.
+    expect((await statusOf(db, m.id)).status).toBe('approved');
   });
 });

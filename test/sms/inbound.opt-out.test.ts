@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { engines, openTestDatabase, type Engine } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage, nextPhone } from '../support/fixtures.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { insertCampaign, nextPhone } from '../support/fixtures.ts';
+import { contactStatusOf, insertDueMessage, statusOf, testContext } from '../scheduler/support.ts';
 
 describe.each(engines)('inbound opt-outs on %s', (engine: Engine) => {
   let db: Database;
@@ -21,12 +21,10 @@ describe.each(engines)('inbound opt-outs on %s', (engine: Engine) => {
 
   async function pendingTo() {
     const campaignId = await insertCampaign(db.pool, { name: `optout-${engine}-${++sid}` });
-    const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-    const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: ctx.clock.now() });
-    return { id, phone: c.phone };
+    const { id, phone } = await insertDueMessage(db, ctx.clock.now(), { campaignId, msAgo: 0 });
+    return { id, phone };
   }
-  const optedOut = async (phone: string) =>
-    (await db.pool.query(`SELECT status FROM contact_status WHERE phone = $1`, [phone])).rows[0]?.status === 'opted_out';
+  const optedOut = async (phone: string) => (await contactStatusOf(db, phone))?.status === 'opted_out';
 
   it.each(['STOP', ' stop ', 'Stop!!', '"STOP"', 'ＳＴＯＰ', '𝐒𝐓𝐎𝐏', 'S\u200bTOP', 'stop 🛑', 'Unsubscribe.', 'opt-out', 'Ｑｕｉｔ'])(
     '%j opts out and cancels pending messages',

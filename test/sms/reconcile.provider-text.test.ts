@@ -11,9 +11,9 @@ import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
 import { sameSmsText, smsSkeleton } from '../../src/sms/providerText.ts';
 import type { TwilioSmsProvider } from '../../src/sms/twilio.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { insertCampaign, insertCustomer } from '../support/fixtures.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { insertAttemptedMessage, reconcilePastLeaseAndSettle, statusOf, testContext } from '../scheduler/support.ts';
 
 const SID = 'AC00000000000000000000000000000002';
 const TOKEN = 'peer-auth-token';
@@ -70,18 +70,14 @@ describe.each(engines)('reconciling against the texts Twilio keeps, on %s', (eng
     const campaignId = await insertCampaign(db.pool, { name: `kept-${engine}-${++n}` });
     const c = opts.phone ? { id: undefined, phone: opts.phone } : await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
     const body = opts.body ?? CURLY;
-    const id = await insertMessage(db.pool, { campaignId, status: 'approved', phone: c.phone, customerId: c.id, body, scheduledAt: new Date(ctx.clock.now().getTime() - 1000) });
-    await db.pool.query(`UPDATE campaign_messages SET status = 'sending', attempts = 1, last_attempt_at = $2 WHERE id = $1`, [id, ctx.clock.now()]);
+    const id = await insertAttemptedMessage(db, { campaignId, phone: c.phone, customerId: c.id, body, scheduledAt: new Date(ctx.clock.now().getTime() - 1000), attemptAt: ctx.clock.now() });
     if (opts.went) await sms.send({ to: c.phone, body, messageId: id });
     return { id, phone: c.phone };
   }
 
-  /** Past the lease (sending -> unknown), then past the settle time (looked up), then a dispatch round. */
+  /** Reconciled past the lease and the settle time, then a dispatch round. */
   async function reconcileThenDispatch() {
-    ctx.clock.advance(6 * 60_000);
-    await dispatcher().reconcileOnce();
-    ctx.clock.advance(31_000);
-    await dispatcher().reconcileOnce();
+    await reconcilePastLeaseAndSettle(ctx.clock, dispatcher());
     await dispatcher().sendDue();
   }
 

@@ -10,7 +10,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/bot/actor.ts';
 import { loadCard } from '../../src/bot/cards.ts';
-import { runCampaignCommand } from '../../src/bot/commands.ts';
 import type { Database } from '../../src/db/database.ts';
 import { auditFor } from '../../src/db/queries/audit.ts';
 import { Dispatcher } from '../../src/scheduler/dispatcher.ts';
@@ -22,14 +21,13 @@ import { TEST_SEND_PREFIX } from '../../src/sms/providerText.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertBatch, insertCampaign, insertCustomer, insertMessage, nextPhone } from '../support/fixtures.ts';
+import { campaignCommand, dana, lee, postTexts, sam } from '../support/chat.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { campaignStatusOf, insertAttemptedMessage, reconcilePastLeaseAndSettle, statusOf, testContext } from '../scheduler/support.ts';
 
 const SID = 'AC00000000000000000000000000000003';
 const TOKEN = 'peer-auth-token';
 const BODY = 'Hi Robin, we miss you at Bean There: 10% off this week. Reply STOP to opt out';
-const dana: Actor = { id: 'UDANA', name: 'Dana', surface: 'slack', isApprover: true };
-const sam: Actor = { id: 'USAM', name: 'Sam', surface: 'slack', isApprover: false };
 
 describe.each(engines)('a message in review recorded as sent by hand, on %s', (engine) => {
   let db: Database;
@@ -55,10 +53,8 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     await db?.close();
   });
 
-  const command = (actor: Actor, text: string) => runCampaignCommand(ctx, actor, { text, channel: 'console' });
+  const command = (actor: Actor, text: string) => campaignCommand(ctx, actor, text);
   const sentTo = (phone: string) => peer.messages.filter((m) => m.to === phone && m.direction === 'outbound-api');
-  const posts = async (title: string) =>
-    (await db.pool.query<{ text: string }>(`SELECT payload->'message'->>'text' AS text FROM chat_outbox WHERE payload->'message'->>'title' = $1 ORDER BY id`, [title])).rows.map((r) => r.text);
 
   /** Messages to one number whose senders died after the claim; `went` of them reached Twilio. */
   async function orphans(bodies: string[], went: number[]) {
@@ -66,9 +62,7 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     const ids: number[] = [];
     for (const [i, body] of bodies.entries()) {
       const campaignId = await insertCampaign(db.pool, { name: `byhand-${engine}-${n}-${i}` });
-      const id = await insertMessage(db.pool, { campaignId, batchId: await insertBatch(db.pool, campaignId), status: 'approved', phone: c.phone, customerId: c.id, body });
-      await db.pool.query(`UPDATE campaign_messages SET status = 'sending', attempts = 1, last_attempt_at = $2 WHERE id = $1`, [id, ctx.clock.now()]);
-      ids.push(id);
+      ids.push(await insertAttemptedMessage(db, { campaignId, batchId: await insertBatch(db.pool, campaignId), phone: c.phone, customerId: c.id, body, attemptAt: ctx.clock.now() }));
     }
     const sids: string[] = [];
     for (const i of went) sids.push((await sms.send({ to: c.phone, body: bodies[i]!, messageId: ids[i]! })).providerMessageId);
@@ -80,23 +74,14 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     const c = opts.phone ? { id: opts.customerId!, phone: opts.phone } : await insertCustomer(db.pool, { name: `Robin ${++n}`, timezone: 'America/Los_Angeles', state: 'CA' });
     const name = `review-${engine}-${++n}`;
     const campaignId = await insertCampaign(db.pool, { name, settings: opts.settings });
-    const id = await insertMessage(db.pool, { campaignId, batchId: await insertBatch(db.pool, campaignId), status: 'approved', phone: c.phone, customerId: c.id, body: opts.body ?? BODY });
-    await db.pool.query(
-      `UPDATE campaign_messages SET status = $2, attempts = 1, last_attempt_at = $3,
-              last_error = CASE WHEN $2 = 'needs_review' THEN 'not found at the provider after 1 attempts' END WHERE id = $1`,
-      [id, status, ctx.clock.now()],
-    );
+    const id = await insertAttemptedMessage(db, {
+      campaignId, batchId: await insertBatch(db.pool, campaignId), phone: c.phone, customerId: c.id, body: opts.body ?? BODY,
+      attemptAt: ctx.clock.now(), status, lastError: status === 'needs_review' ? 'not found at the provider after 1 attempts' : undefined,
+    });
     return { id, campaignId, name, phone: c.phone, customerId: c.id };
   }
 
-  /** Past the lease (sending -> unknown), then past the settle time (looked up at Twilio). */
-  async function reconcile() {
-    const d = new Dispatcher(ctx, sms, { settleMs: 30_000, bubbleGapMs: 0 });
-    ctx.clock.advance(6 * 60_000);
-    await d.reconcileOnce();
-    ctx.clock.advance(31_000);
-    await d.reconcileOnce();
-  }
+  const reconcile = () => reconcilePastLeaseAndSettle(ctx.clock, new Dispatcher(ctx, sms, { settleMs: 30_000, bubbleGapMs: 0 }));
 
   it('two same-text messages, one SMS: the card shows the command; recorded, it is sent with that SMS, the other stays in review, nothing goes again', async () => {
     const c = await orphans([BODY, BODY], [0]);
@@ -111,7 +96,7 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     expect(await statusOf(db, c.ids[1]!)).toMatchObject({ status: 'sent', provider_message_id: c.sids[0], extra_provider_ids: [], last_error: null });
     expect((await statusOf(db, c.ids[0]!)).status).toBe('needs_review');
     expect((await auditFor(db.pool, 'message', c.ids[1]!)).map((a) => [a.actor, a.action]).at(-1)).toEqual(['Dana', 'recorded_sent_by_hand']);
-    expect((await posts('Recorded as sent (by hand)')).at(-1)).toBe(
+    expect((await postTexts(db.pool, 'Recorded as sent (by hand)')).at(-1)).toBe(
       `Dana recorded message ${c.ids[1]} to Robin ${n} (${c.phone.slice(0, 5)}***${c.phone.slice(-4)}) as sent, from the provider's log (${c.sids[0]}). It will not be sent again.`,
     );
 
@@ -217,13 +202,12 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
   it('two managers at once: on one message, one records it; one SMS for two messages, one of them gets it', async () => {
     const c = await orphans([BODY, BODY], [0]);
     await reconcile();
-    const lee: Actor = { ...dana, id: 'ULEE', name: 'Lee' };
     const same = await Promise.all([command(dana, `sent ${c.ids[0]} ${c.sids[0]}`), command(lee, `sent ${c.ids[0]} ${c.sids[0]}`)]);
     // The second finds it sent when it reads the message, or when it reaches the row.
     expect(same.filter((r) => /is recorded as sent/.test(r.text))).toHaveLength(1);
     expect(same.filter((r) => new RegExp(`^Message ${c.ids[0]} is sent( now: nothing was recorded|: only a message in review can be recorded as sent by hand)\\.$`).test(r.text))).toHaveLength(1);
     expect((await auditFor(db.pool, 'message', c.ids[0]!)).filter((a) => a.action === 'recorded_sent_by_hand')).toHaveLength(1);
-    expect((await posts('Recorded as sent (by hand)')).filter((t) => t.includes(`message ${c.ids[0]} `))).toHaveLength(1);
+    expect((await postTexts(db.pool, 'Recorded as sent (by hand)')).filter((t) => t.includes(`message ${c.ids[0]} `))).toHaveLength(1);
 
     const d = await orphans([BODY, BODY], [0]);
     await reconcile();
@@ -251,7 +235,7 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     peer.messages.find((m) => m.sid === y.providerMessageId)!.status = 'undelivered';
     expect((await command(dana, `sent ${b.id} ${y.providerMessageId}`)).text).toMatch(/is recorded as sent/);
     expect(await statusOf(db, b.id)).toMatchObject({ status: 'undelivered', provider_message_id: y.providerMessageId, last_error: 'the carrier reported undelivered' });
-    expect((await db.pool.query('SELECT status FROM campaigns WHERE id = $1', [b.campaignId])).rows[0].status).toBe('paused');
+    expect((await campaignStatusOf(db, b.campaignId)).status).toBe('paused');
   });
 
   // Taken for A, B's SMS would leave B looking absent at reconciliation, and B would go again.
@@ -305,7 +289,7 @@ describe.each(engines)('a message in review recorded as sent by hand, on %s', (e
     const a = await message('needs_review');
     const x = await sms.send({ to: a.phone, body: BODY, messageId: a.id });
     const down = testContext(db, { ...env(), TWILIO_API_URL: 'http://127.0.0.1:1' });
-    const reply = await runCampaignCommand(down, dana, { text: `sent ${a.id} ${x.providerMessageId}`, channel: 'console' });
+    const reply = await campaignCommand(down, dana, `sent ${a.id} ${x.providerMessageId}`);
     expect((await statusOf(db, a.id)).status).toBe('needs_review');
     expect(reply.text).toMatch(/^Could not check with the provider \(.+\): nothing was recorded\. Try again in a minute\.$/);
   });

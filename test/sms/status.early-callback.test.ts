@@ -12,8 +12,8 @@ import { COALESCE_MS } from '../../src/scheduler/posts.ts';
 import type { OutboundSms, SentSms, SmsProvider } from '../../src/sms/provider.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { insertBatch, insertCampaign } from '../support/fixtures.ts';
+import { campaignStatusOf, insertDueMessage, statusOf, testContext } from '../scheduler/support.ts';
 import { waitForLockWaiters } from '../support/locks.ts';
 
 /** A provider like Twilio: accepts (status 'queued'), delivery is reported later by callback. */
@@ -28,13 +28,11 @@ function queuedProvider(sid: string, beforeReturn?: () => Promise<void>): SmsPro
   };
 }
 
+/** A new campaign with one batch and one message in it, due a minute ago. */
 async function dueMessage(db: Database, ctx: ReturnType<typeof testContext>, name: string) {
   const campaignId = await insertCampaign(db.pool, { name });
   const batchId = await insertBatch(db.pool, campaignId);
-  const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-  const id = await insertMessage(db.pool, {
-    campaignId, batchId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-  });
+  const { id } = await insertDueMessage(db, ctx.clock.now(), { campaignId, batchId });
   return { campaignId, batchId, id };
 }
 
@@ -63,12 +61,7 @@ describe.each(engines)('early delivery callbacks on %s', (engine) => {
   it('carrier failures reported before the record count against the error budget, as later ones do', async () => {
     const campaignId = await insertCampaign(db.pool, { name: `cb-budget-${engine}`, settings: { errorBudget: 2, errorBudgetWindow: 20 } });
     const ids: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      ids.push(await insertMessage(db.pool, {
-        campaignId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-      }));
-    }
+    for (let i = 0; i < 3; i++) ids.push((await insertDueMessage(db, ctx.clock.now(), { campaignId })).id);
     let k = 0;
     // A carrier that refuses every number at once (a blocked sender): 'undelivered' arrives within the send.
     const provider: SmsProvider = {
@@ -83,19 +76,13 @@ describe.each(engines)('early delivery callbacks on %s', (engine) => {
     await new Dispatcher(ctx, provider, { bubbleGapMs: 0, concurrency: 1 }).runOnce();
     for (const id of ids) expect((await statusOf(db, id)).status).toBe('undelivered');
     // 3 failures of the last 3 sends, budget 2: the campaign must be paused.
-    const { rows } = await db.pool.query('SELECT status FROM campaigns WHERE id = $1', [campaignId]);
-    expect(rows[0].status).toBe('paused');
+    expect((await campaignStatusOf(db, campaignId)).status).toBe('paused');
   });
 
   it('(control) the same failures reported after the record pause the campaign', async () => {
     const campaignId = await insertCampaign(db.pool, { name: `cb-budget-late-${engine}`, settings: { errorBudget: 2, errorBudgetWindow: 20 } });
     const sids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await insertCustomer(db.pool, { timezone: 'America/Los_Angeles', state: 'CA' });
-      await insertMessage(db.pool, {
-        campaignId, status: 'approved', phone: c.phone, customerId: c.id, scheduledAt: new Date(ctx.clock.now().getTime() - 60_000),
-      });
-    }
+    for (let i = 0; i < 3; i++) await insertDueMessage(db, ctx.clock.now(), { campaignId });
     let k = 0;
     const provider: SmsProvider = {
       name: 'twilio',
@@ -108,8 +95,7 @@ describe.each(engines)('early delivery callbacks on %s', (engine) => {
     };
     await new Dispatcher(ctx, provider, { bubbleGapMs: 0, concurrency: 1 }).runOnce();
     for (const sid of sids) await handleStatusCallback(ctx, { providerMessageId: sid, status: 'undelivered', errorCode: '30007' });
-    const { rows } = await db.pool.query('SELECT status FROM campaigns WHERE id = $1', [campaignId]);
-    expect(rows[0].status).toBe('paused');
+    expect((await campaignStatusOf(db, campaignId)).status).toBe('paused');
   });
 
   it('a callback for a sid nobody knows is stored and changes nothing', async () => {

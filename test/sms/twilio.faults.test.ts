@@ -9,7 +9,7 @@ import type { TwilioSmsProvider } from '../../src/sms/twilio.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { TwilioPeer } from '../peers/twilio.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { campaignStatusOf, reconcilePastLeaseAndSettle, statusOf, testContext } from '../scheduler/support.ts';
 
 const SID = 'AC00000000000000000000000000000001';
 const TOKEN = 'peer-auth-token';
@@ -102,9 +102,7 @@ describe.each(engines)('Twilio faults through the dispatcher on %s', (engine) =>
     for (const p of phones) peer.failFor(p.phone, 'invalid21211');
     await new Dispatcher(ctx, sms, { batchSize: 3 }).runOnce();
     for (const id of ids.slice(0, 3)) expect(await statusOf(db, id)).toMatchObject({ status: 'failed', error_code: '21211' });
-    const { rows } = await db.pool.query('SELECT status, paused_reason FROM campaigns WHERE id = $1', [first.campaignId]);
-    expect(rows[0].status).toBe('paused');
-    expect(rows[0].paused_reason).toMatch(/error budget/);
+    expect(await campaignStatusOf(db, first.campaignId)).toMatchObject({ status: 'paused', paused_reason: expect.stringMatching(/error budget/) });
     const alert = await db.pool.query(`SELECT payload FROM chat_outbox WHERE dedupe_key LIKE $1`, [`alert:error_budget:${first.campaignId}:%`]);
     expect(alert.rows[0].payload.message.title).toMatch(/paused automatically/);
     await dispatcher().runOnce();
@@ -119,10 +117,7 @@ describe.each(engines)('Twilio faults through the dispatcher on %s', (engine) =>
       [m.id, ctx.clock.now()],
     );
     await sms.send({ to: m.phone, body: 'Hi! We miss you. Reply STOP to opt out', messageId: m.id });
-    ctx.clock.advance(6 * 60_000);
-    await dispatcher().reconcileOnce();
-    ctx.clock.advance(31_000);
-    await dispatcher().reconcileOnce();
+    await reconcilePastLeaseAndSettle(ctx.clock, dispatcher());
     expect((await statusOf(db, m.id)).status).toBe('sent');
     expect(atPeer(m.phone)).toBe(1);
   });

@@ -12,7 +12,7 @@ import { handleInboundSms } from '../../src/sms/inbound.ts';
 import { handleStatusCallback } from '../../src/sms/status.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { outboxFor, statusOf, testContext } from '../scheduler/support.ts';
+import { campaignStatusOf, outboxFor, statusOf, testContext } from '../scheduler/support.ts';
 import { CommitAckProxy } from '../support/commitAckProxy.ts';
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('a webhook whose COMMIT succeeded but whose answer was lost, on postgres', () => {
@@ -44,13 +44,12 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a webhook whose COMMIT succeede
     const sid = (await statusOf(db, id)).provider_message_id!;
     return { campaignId, id, sid };
   }
-  const campaignStatus = async (id: number) => (await db.pool.query('SELECT status FROM campaigns WHERE id = $1', [id])).rows[0].status;
 
   it('(control) a failed callback spends the error budget and pauses the campaign', async () => {
     const m = await sentMessage('lost-ack-control');
     await handleStatusCallback(ctx, { providerMessageId: m.sid, status: 'failed', errorCode: '30006' });
     expect((await statusOf(db, m.id)).status).toBe('failed');
-    expect(await campaignStatus(m.campaignId)).toBe('paused');
+    expect((await campaignStatusOf(db, m.campaignId)).status).toBe('paused');
   });
 
   it('a failed callback whose COMMIT answer is lost runs again as a duplicate, and the error budget still pauses the campaign', async () => {
@@ -62,7 +61,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a webhook whose COMMIT succeede
     expect(proxy.lost).toBe(lostBefore + 1);
     expect((await statusOf(db, m.id)).status).toBe('failed');
     // Same failure, same budget as the control: the campaign must be paused.
-    expect(await campaignStatus(m.campaignId)).toBe('paused');
+    expect((await campaignStatusOf(db, m.campaignId)).status).toBe('paused');
   });
 
   it('a HELP from the console reply box whose COMMIT answer is lost gets its help text once', async () => {

@@ -3,53 +3,36 @@
  * Twilio is configured with: a trailing slash on PUBLIC_URL, an explicit port, a query
  * string on the webhook URL; and the status ordering rules through the real HTTP route.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
-import { mountTwilioWebhooks } from '../../src/sms/webhooks.ts';
-import { twilioSignature } from '../peers/twilio.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
 import { insertCampaign, nextPhone, insertMessage } from '../support/fixtures.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { postSignedWebhook, serveTwilioWebhooks, twilioWebhookEnv, type WebhookServer } from '../support/twilioWebhooks.ts';
+import { contactStatusOf, statusOf, testContext } from '../scheduler/support.ts';
 
 const TOKEN = 'url-shapes-token';
 
 describe.each(engines)('webhook signatures against PUBLIC_URL shapes on %s', (engine) => {
   let db: Database;
-  const servers: Server[] = [];
+  const servers: WebhookServer[] = [];
   let sid = 0;
   beforeAll(async () => {
     db = await openTestDatabase(engine);
   });
   afterAll(async () => {
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
+    for (const s of servers) await s.close();
     await db?.close();
   });
 
   async function serve(publicUrl: string) {
-    const ctx = testContext(db, { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM_NUMBER: '+14155550100', PUBLIC_URL: publicUrl });
-    const app = express();
-    mountTwilioWebhooks(app, ctx);
-    const server = await new Promise<Server>((r) => {
-      const s = app.listen(0, '127.0.0.1', () => r(s));
-    });
+    const ctx = testContext(db, twilioWebhookEnv(TOKEN, publicUrl));
+    const server = await serveTwilioWebhooks(ctx);
     servers.push(server);
-    return { ctx, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    return { ctx, base: server.base };
   }
 
   /** Signs for `signedUrl` (what Twilio was configured with) and posts to `path` on the local server. */
-  async function post(base: string, path: string, signedUrl: string, params: Record<string, string>) {
-    return fetch(base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': await twilioSignature(TOKEN, signedUrl, params) },
-      body: new URLSearchParams(params).toString(),
-    });
-  }
+  const post = (base: string, path: string, signedUrl: string, params: Record<string, string>) => postSignedWebhook(base, path, params, { authToken: TOKEN, signedUrl });
 
   it.each([
     ['https://smsops.example.com/', 'https://smsops.example.com/twilio/inbound', '/twilio/inbound'],
@@ -63,7 +46,7 @@ describe.each(engines)('webhook signatures against PUBLIC_URL shapes on %s', (en
     const phone = nextPhone();
     const res = await post(base, path, signedUrl, { MessageSid: `SMsig${engine}${++sid}`, From: phone, Body: 'STOP' });
     expect(res.status).toBe(200);
-    expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [phone])).rows[0]?.status).toBe('opted_out');
+    expect((await contactStatusOf(db, phone))?.status).toBe('opted_out');
   });
 
   it('a signature for another path, another query or another port is refused', async () => {

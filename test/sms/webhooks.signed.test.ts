@@ -2,57 +2,37 @@
  * POST /twilio/inbound and /twilio/status, signed exactly as Twilio signs them (forged:
  * 403 and nothing written), idempotent by MessageSid, statuses never moving backwards.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
-import { mountTwilioWebhooks } from '../../src/sms/webhooks.ts';
 import { engines, openTestDatabase } from '../support/db.ts';
-import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
-import { twilioSignature } from '../peers/twilio.ts';
-import { statusOf, testContext } from '../scheduler/support.ts';
+import { insertBatch, insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
+import { postSignedWebhook, serveTwilioWebhooks, twilioWebhookEnv, type WebhookServer } from '../support/twilioWebhooks.ts';
+import { contactStatusOf, statusOf, testContext } from '../scheduler/support.ts';
 
 const PUBLIC_URL = 'https://smsops.example.com';
 const TOKEN = 'webhook-auth-token';
 
 describe.each(engines)('Twilio webhooks on %s', (engine) => {
   let db: Database;
-  let server: Server;
-  let base: string;
+  let web: WebhookServer;
   let campaignId: number;
   let batchId: number;
   let sid = 0;
   let ctx: ReturnType<typeof testContext>;
   beforeAll(async () => {
     db = await openTestDatabase(engine);
-    ctx = testContext(db, {
-      TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM_NUMBER: '+14155550100', PUBLIC_URL,
-    });
-    const app = express();
-    mountTwilioWebhooks(app, ctx);
-    server = await new Promise<Server>((r) => {
-      const s = app.listen(0, '127.0.0.1', () => r(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ctx = testContext(db, twilioWebhookEnv(TOKEN, PUBLIC_URL));
+    web = await serveTwilioWebhooks(ctx);
     campaignId = await insertCampaign(db.pool, { name: `hooks-${engine}` });
-    const { rows } = await db.pool.query(`INSERT INTO batches (campaign_id, segment_spec, generator) VALUES ($1, 'all', 'templates') RETURNING id`, [campaignId]);
-    batchId = rows[0].id;
+    batchId = await insertBatch(db.pool, campaignId);
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await web?.close();
     await db?.close();
   });
 
-  async function post(path: string, params: Record<string, string>, opts: { forge?: boolean } = {}) {
-    const signature = await twilioSignature(opts.forge ? 'wrong-token' : TOKEN, PUBLIC_URL + path, params);
-    return fetch(base + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
-      body: new URLSearchParams(params).toString(),
-    });
-  }
+  const post = (path: string, params: Record<string, string>, opts: { forge?: boolean } = {}) =>
+    postSignedWebhook(web.base, path, params, { authToken: opts.forge ? 'wrong-token' : TOKEN, signedUrl: PUBLIC_URL + path });
   const count = async (sql: string, args: unknown[]) => Number((await db.pool.query(sql, args)).rows[0].n);
 
   async function sentMessage() {
@@ -85,7 +65,7 @@ describe.each(engines)('Twilio webhooks on %s', (engine) => {
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('<Response></Response>');
     }
-    expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [m.phone])).rows[0].status).toBe('opted_out');
+    expect((await contactStatusOf(db, m.phone))?.status).toBe('opted_out');
     for (const id of pending) expect((await statusOf(db, id)).status).toBe('cancelled');
     expect(await count('SELECT count(*) AS n FROM inbound_messages WHERE from_phone = $1', [m.phone])).toBe(1);
     const posts = await db.pool.query(`SELECT payload FROM chat_outbox WHERE kind = 'thread' AND batch_id = $1 AND payload->'message'->>'text' LIKE $2`, [batchId, `%opted out%`]);
@@ -99,7 +79,7 @@ describe.each(engines)('Twilio webhooks on %s', (engine) => {
     expect(await help.text()).toMatch(/<Response><Message>Reply STOP to unsubscribe/);
     await post('/twilio/inbound', { MessageSid: `SMs${engine}${++sid}`, From: m.phone, Body: 'STOP' });
     await post('/twilio/inbound', { MessageSid: `SMst${engine}${++sid}`, From: m.phone, Body: 'unstop' });
-    expect((await db.pool.query('SELECT status FROM contact_status WHERE phone = $1', [m.phone])).rows[0].status).toBe('subscribed');
+    expect((await contactStatusOf(db, m.phone))?.status).toBe('subscribed');
   });
 
   it("the HELP answer carries the campaign's brand as text: markup in it cannot break the TwiML", async () => {

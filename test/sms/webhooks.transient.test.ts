@@ -4,18 +4,14 @@
  * number texted again. Such a transaction runs again; a second run of one that did commit is
  * a duplicate (deduplicated by MessageSid), so running again is always safe.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { isTransient, rerunTransient, TRANSIENT_RETRIES } from '../../src/db/transient.ts';
 import { silentLogger } from '../../src/log.ts';
-import { mountTwilioWebhooks } from '../../src/sms/webhooks.ts';
 import { openTestDatabase } from '../support/db.ts';
 import { insertCampaign, insertCustomer, insertMessage } from '../support/fixtures.ts';
 import { waitForLockWaiters } from '../support/locks.ts';
-import { twilioSignature } from '../peers/twilio.ts';
+import { postSignedWebhook, serveTwilioWebhooks, twilioWebhookEnv, type WebhookServer } from '../support/twilioWebhooks.ts';
 import { statusOf, testContext } from '../scheduler/support.ts';
 
 const PUBLIC_URL = 'https://smsops.example.com';
@@ -54,32 +50,20 @@ describe('which failures are worth running a transaction again', () => {
 // Two sessions that each wait for the other: PostgreSQL only (the embedded engine is one session).
 describe.skipIf(!process.env.TEST_DATABASE_URL)('a STOP chosen as a deadlock victim, on postgres', () => {
   let db: Database;
-  let server: Server;
-  let base: string;
+  let web: WebhookServer;
   let ctx: ReturnType<typeof testContext>;
   beforeAll(async () => {
     db = await openTestDatabase('postgres');
-    ctx = testContext(db, { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM_NUMBER: '+14155550100', PUBLIC_URL });
-    const app = express();
-    mountTwilioWebhooks(app, ctx);
-    server = await new Promise<Server>((r) => {
-      const s = app.listen(0, '127.0.0.1', () => r(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ctx = testContext(db, twilioWebhookEnv(TOKEN, PUBLIC_URL));
+    web = await serveTwilioWebhooks(ctx);
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await web?.close();
     await db?.close();
   });
 
-  async function inbound(params: Record<string, string>) {
-    return fetch(base + '/twilio/inbound', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': await twilioSignature(TOKEN, PUBLIC_URL + '/twilio/inbound', params) },
-      body: new URLSearchParams(params).toString(),
-    });
-  }
+  const inbound = (params: Record<string, string>) =>
+    postSignedWebhook(web.base, '/twilio/inbound', params, { authToken: TOKEN, signedUrl: PUBLIC_URL + '/twilio/inbound' });
 
   it('is run again: the webhook answers 200, the opt-out is recorded and the pending message cancelled', async () => {
     const c = await insertCustomer(db.pool, { name: 'Robin Diaz' });
