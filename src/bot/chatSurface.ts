@@ -101,12 +101,16 @@ export interface PostKey {
   key: string;
   /** An earlier attempt may have posted it: look before posting (where looking costs a call). */
   retry: boolean;
+  /** When the post was asked for: where to start looking (nothing an attempt posted is older). */
+  since?: Date;
 }
 
 /** Lets the outbox resume a batch post that was interrupted (chat down, restart). */
 export interface PostBatchProgress {
   /** An earlier attempt of this delivery may have posted parts it did not record (see PostKey). */
   retry?: boolean;
+  /** When the batch's post was asked for (see PostKey). */
+  since?: Date;
   /** The parent message, when an earlier attempt already posted it. */
   parent?: ChatRef;
   /** Called after every chat call that posted something, so it is stored before the next one. */

@@ -70,7 +70,7 @@ function refOn(refs: Record<string, unknown> | null | undefined, surface: string
 
 /** A row's post, named by the row: its first attempt has nothing to look for. */
 function postKey(row: OutboxRow, kind: 't' | 'c'): PostKey {
-  return { key: `${kind}${row.id}`, retry: row.attempts > 1 };
+  return { key: `${kind}${row.id}`, retry: row.attempts > 1, since: row.created_at };
 }
 
 /** A delivery that cannot happen yet because another row must land first (not a failure). */
@@ -141,6 +141,7 @@ export function startChatOutbox(
     const result = await surface.postBatch(header, remaining, {
       ...(parent ? { parent } : {}),
       retry: row.attempts > 1,
+      since: row.created_at,
       onPosted: async (part) => {
         if (part.parent) await storeBatchChatRef(db, batchId, row.surface, part.parent);
         if (part.cards) await storeCardRefs(db, row.surface, part.cards);

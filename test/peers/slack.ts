@@ -8,7 +8,7 @@
  * to lose the answer to a post it carried out, or to lack the history scopes. Reached
  * through SLACK_API_URL.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -21,6 +21,8 @@ export interface SlackCall {
 export interface SlackMessage {
   channel: string;
   ts: string;
+  /** The bot that posted it (each bot token is one bot); none for a person's message. */
+  bot_id?: string;
   thread_ts?: string;
   text: string;
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
@@ -51,6 +53,12 @@ export interface SlackPeer {
   close(): Promise<void>;
 }
 
+/** A bot token belongs to one bot: its id, derived from the token (a person's xoxp- token has none). */
+function botIdOf(authorization: string | undefined): string | undefined {
+  const token = /^Bearer (xoxb-\S+)$/.exec(authorization ?? '')?.[1];
+  return token && `B${createHash('sha256').update(token).digest('hex').slice(0, 8).toUpperCase()}`;
+}
+
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
   if (!raw) return {};
   if (contentType?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
@@ -78,13 +86,14 @@ export async function startSlackPeer(): Promise<SlackPeer> {
   let historyScopes = true;
   let answersToLose = 0;
   const fileNames = new Map<string, string>();
-  /** A page of `list` from the cursor (an offset), as Slack pages: next_cursor until the end. */
-  const page = (list: SlackMessage[], body: Record<string, unknown>) => {
+  /** A page of `list` after `oldest` (when given) from the cursor (an offset), as Slack pages: next_cursor until the end. */
+  const page = (all: SlackMessage[], body: Record<string, unknown>) => {
+    const list = body.oldest === undefined ? all : all.filter((m) => Number(m.ts) > Number(body.oldest));
     const from = Number(body.cursor ?? 0);
     const limit = Number(body.limit ?? 100);
     const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
     const shown = list.slice(from, from + limit).map(({ metadata, channel: _channel, ...m }) => ({
-      type: 'message', bot_id: 'BBOT', ...m, ...(metadata && withMetadata ? { metadata } : {}),
+      type: 'message', ...m, ...(metadata && withMetadata ? { metadata } : {}),
     }));
     const next = from + limit < list.length ? String(from + limit) : '';
     return { ok: true, messages: shown, has_more: next !== '', response_metadata: { next_cursor: next } };
@@ -123,11 +132,13 @@ export async function startSlackPeer(): Promise<SlackPeer> {
       const body = parseBody(raw.toString('utf8'), req.headers['content-type']);
       calls.push({ method, body, at: Date.now() });
       const channel = body.channel ?? body.channel_id;
+      const bot = botIdOf(req.headers.authorization);
       switch (method) {
         case 'auth.test':
-          return answer(res, 200, { ok: true, url: 'https://peer.slack/', team: 'Peer', user: 'smsops', team_id: 'T1', user_id: 'UBOT', bot_id: 'BBOT' });
+          return answer(res, 200, { ok: true, url: 'https://peer.slack/', team: 'Peer', user: 'smsops', team_id: 'T1', user_id: 'UBOT', bot_id: bot });
         case 'chat.postMessage': {
           const m: SlackMessage = { channel: String(channel), ts: nextTs(), text: String(body.text ?? '') };
+          if (bot) m.bot_id = bot;
           if (typeof body.thread_ts === 'string') m.thread_ts = body.thread_ts;
           if (body.metadata && typeof body.metadata === 'object') m.metadata = body.metadata as SlackMessage['metadata'];
           messages.push(m);
@@ -168,6 +179,7 @@ export async function startSlackPeer(): Promise<SlackPeer> {
           // Shared into the channel (or thread) as a message of its own, as Slack does.
           if (typeof body.channel_id === 'string') {
             const m: SlackMessage = { channel: body.channel_id, ts: nextTs(), text: '', files: files.map((f) => ({ id: f.id, name: fileNames.get(f.id) ?? '' })) };
+            if (bot) m.bot_id = bot;
             if (typeof body.thread_ts === 'string') m.thread_ts = body.thread_ts;
             messages.push(m);
           }

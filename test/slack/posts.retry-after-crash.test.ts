@@ -78,6 +78,21 @@ describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
     expect(h.peer.callsTo('conversations.history')).toHaveLength(1);
   });
 
+  it('a batch retried after Slack was down looks only until the first part it does not find (parts go out in order)', async () => {
+    await h.peer.setDown('503');
+    const { batchId } = await seedSlackBatch(db.pool, { campaign: 'retried after outage', n: 30 });
+    await h.outbox.idle();
+    expect((await db.pool.query(`SELECT status, attempts FROM chat_outbox WHERE dedupe_key = $1`, [`batch:${batchId}`])).rows[0]).toEqual({ status: 'pending', attempts: 1 });
+    await h.peer.setDown(false);
+    h.peer.reset();
+    await db.pool.query(`UPDATE chat_outbox SET next_attempt_at = now() - interval '1 second' WHERE dedupe_key = $1`, [`batch:${batchId}`]);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(h.peer.callsTo('chat.postMessage')).toHaveLength(4); // the parent and 3 packs of cards
+    expect(h.peer.callsTo('conversations.history')).toHaveLength(1);
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(0);
+  });
+
   it("a batch's progress message is looked for before it is posted, whichever progress row comes first", async () => {
     const { batchId } = await postedBatch('progress retried', 1);
     const progress = async (bucket: number) => {

@@ -94,7 +94,7 @@ export async function createSlackSurface(
   log.info(socketMode ? 'Slack connected in Socket Mode' : 'Slack listening at POST /slack/events');
 
   return {
-    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log, postClient, postRetry: clientOptions.retryConfig as RetryPolicy }),
+    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log, postClient, postRetry: clientOptions.retryConfig as RetryPolicy, botId: () => identity.botId }),
     client,
     async stop() {
       if (socketMode) await boltApp.stop();

@@ -18,14 +18,20 @@ import { batchHeaderMessage, cardsMessage, chatMessageBlocks, packCards } from '
 
 type WebClient = webApi.WebClient;
 /** A message as conversations.history and replies return it (the fields looked at). */
-type SlackMessage = { ts?: string; metadata?: { event_type?: string; event_payload?: unknown }; files?: { name?: string }[] };
+type SlackMessage = { ts?: string; bot_id?: string; metadata?: { event_type?: string; event_payload?: unknown }; files?: { name?: string }[] };
 
 /** The metadata event type of our posts (its payload holds the post's key). */
 const POST_EVENT_TYPE = 'smsops_post';
 /** Slack's answers that say this app may not read the channel: posting goes on without looking. */
 const CANNOT_READ_HISTORY = new Set(['missing_scope', 'not_in_channel', 'not_allowed_token_type']);
-/** Pages of 200 messages looked through for a post an earlier attempt made. */
-const LOOKUP_PAGES = 5;
+/**
+ * Pages of 200 messages looked through for a post an earlier attempt made: a thread is read
+ * oldest first from when the post was asked for, so only a thread that got thousands of
+ * messages since then hides it.
+ */
+const LOOKUP_PAGES = 25;
+/** How far Slack's clock (its ts) may be from the database's (the outbox row's created_at). */
+const CLOCK_MARGIN_MS = 10 * 60_000;
 /** The Web API client's error codes: Slack refused for now (took nothing), or its answer never came (it may have taken it). */
 const RATE_LIMITED = 'slack_webapi_rate_limited_error';
 const ANSWER_LOST = new Set(['slack_webapi_request_error', 'slack_webapi_http_error']);
@@ -53,6 +59,8 @@ export interface SlackSurfaceOptions {
   postClient?: WebClient;
   /** post()'s retries after an answer that was lost (a post Slack may have taken). */
   postRetry?: RetryPolicy;
+  /** This app's bot id (auth.test), once known: a post is ours only if it carries it. */
+  botId?: () => string | undefined;
 }
 
 export class SlackSurface implements ChatSurface {
@@ -87,10 +95,10 @@ export class SlackSurface implements ChatSurface {
    * dropped, a 5xx) may hide a post Slack took: with a key it is looked for before trying
    * again; without one it is not tried again here, since that could post it twice.
    */
-  private async post(channel: string, body: { text: string; blocks?: unknown[]; thread_ts?: string }, post?: PostKey): Promise<string> {
+  private async post(channel: string, body: { text: string; blocks?: unknown[]; thread_ts?: string }, post?: PostKey): Promise<{ ts: string; found: boolean }> {
     if (post?.retry) {
-      const found = await this.findPosted(channel, post.key, body.thread_ts);
-      if (found) return found;
+      const found = await this.findPosted(channel, post, body.thread_ts);
+      if (found) return { ts: found, found: true };
     }
     const metadata = post && { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key: post.key } } };
     const policy = this.opts.postRetry ?? { retries: 0 };
@@ -100,7 +108,7 @@ export class SlackSurface implements ChatSurface {
           (this.opts.postClient ?? this.client).chat.postMessage({ channel, unfurl_links: false, unfurl_media: false, ...body, ...metadata } as never),
         );
         if (!res.ts) throw new Error(`Slack chat.postMessage returned no ts (${res.error ?? 'no error given'})`);
-        return res.ts;
+        return { ts: res.ts, found: false };
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         const rateLimited = code === RATE_LIMITED;
@@ -108,25 +116,35 @@ export class SlackSurface implements ChatSurface {
         if (rateLimited) await sleep(((e as { retryAfter?: number }).retryAfter ?? 1) * 1000);
         else {
           await sleep(Math.min(policy.maxTimeout ?? 10_000, (policy.minTimeout ?? 1000) * (policy.factor ?? 2) ** attempt));
-          const found = await this.findPosted(channel, post!.key, body.thread_ts);
-          if (found) return found;
+          const found = await this.findPosted(channel, post!, body.thread_ts);
+          if (found) return { ts: found, found: true };
         }
       }
     }
   }
 
-  /** The ts of our post with `key` in `thread` (else among the channel's latest messages), if there is one. */
-  private async findPosted(channel: string, key: string, thread: string | undefined): Promise<string | undefined> {
-    const hit = await this.findMessage(channel, thread, (m) => m.metadata?.event_type === POST_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === key);
+  /** The ts of this app's post with `post.key` in `thread` (else in the channel), if there is one. */
+  private async findPosted(channel: string, post: PostKey, thread: string | undefined): Promise<string | undefined> {
+    const ours = this.opts.botId?.();
+    const hit = await this.findMessage(
+      channel,
+      thread,
+      (m) => m.metadata?.event_type === POST_EVENT_TYPE && (m.metadata.event_payload as { key?: unknown } | undefined)?.key === post.key && (!ours || m.bot_id === ours),
+      post.since,
+    );
     return hit?.ts;
   }
 
-  /** The first message of `thread` (else among the channel's latest) that `match`es; none when the app may not read it. */
-  private async findMessage(channel: string, thread: string | undefined, match: (m: SlackMessage) => boolean): Promise<SlackMessage | undefined> {
+  /**
+   * The first message of `thread` (else of the channel, newest first) that `match`es, looking
+   * only as far back as `since` allows (less the clocks' margin); none when the app may not read it.
+   */
+  private async findMessage(channel: string, thread: string | undefined, match: (m: SlackMessage) => boolean, since?: Date): Promise<SlackMessage | undefined> {
     let cursor: string | undefined;
+    const oldest = since && { oldest: ((since.getTime() - CLOCK_MARGIN_MS) / 1000).toFixed(6) };
     try {
       for (let page = 0; page < LOOKUP_PAGES; page++) {
-        const args = { channel, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) };
+        const args = { channel, include_all_metadata: true, limit: 200, ...oldest, ...(cursor ? { cursor } : {}) };
         const res = thread ? await this.client.conversations.replies({ ...args, ts: thread }) : await this.client.conversations.history(args);
         const hit = res.messages?.find(match);
         if (hit?.ts) return hit;
@@ -150,16 +168,21 @@ export class SlackSurface implements ChatSurface {
 
   async postBatch(header: BatchHeaderModel, cards: CardModel[], progress: PostBatchProgress = {}): Promise<PostedBatch> {
     const channel = header.channel || this.opts.defaultChannel;
-    const retry = progress.retry ?? false;
+    const since = progress.since;
+    // Parts go out in order: once one is not found, the earlier attempt posted nothing after it.
+    let retry = progress.retry ?? false;
     let parent = progress.parent;
     if (!parent) {
-      parent = { channel, id: await this.post(channel, batchHeaderMessage(header), { key: `b${header.batchId}`, retry }) };
+      const posted = await this.post(channel, batchHeaderMessage(header), { key: `b${header.batchId}`, retry, since });
+      retry &&= posted.found;
+      parent = { channel, id: posted.ts };
       await progress.onPosted?.({ parent });
     }
     const refs: Record<number, ChatRef> = {};
     for (const pack of packCards(cards)) {
       const key = `b${header.batchId}m${pack[0]!.messageId}`;
-      const ts = await this.post(parent.channel, { ...cardsMessage(pack), thread_ts: parent.id }, { key, retry });
+      const { ts, found } = await this.post(parent.channel, { ...cardsMessage(pack), thread_ts: parent.id }, { key, retry, since });
+      retry &&= found;
       const posted: Record<number, ChatRef> = {};
       pack.forEach((card, position) => {
         posted[card.messageId] = { channel: parent.channel, id: ts, thread: parent.id, position };
@@ -179,13 +202,13 @@ export class SlackSurface implements ChatSurface {
   }
 
   async postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
-    const ts = await this.post(parent.channel, { ...chatMessageBlocks(message), thread_ts: parent.id }, post);
+    const { ts } = await this.post(parent.channel, { ...chatMessageBlocks(message), thread_ts: parent.id }, post);
     await this.attachImage(parent.channel, parent.id, ts, message, post?.retry ?? false);
     return { channel: parent.channel, id: ts, thread: parent.id };
   }
 
   async postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
-    const ts = await this.post(channel, chatMessageBlocks(message), post);
+    const { ts } = await this.post(channel, chatMessageBlocks(message), post);
     await this.attachImage(channel, ts, ts, message, post?.retry ?? false);
     return { channel, id: ts };
   }

@@ -14,6 +14,8 @@ export interface OutboxRow {
   batch_id: number | null;
   payload: Record<string, unknown>;
   attempts: number;
+  /** When the post was asked for (the database's clock): nothing a delivery of it posted is older. */
+  created_at: Date;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function claimDueChatPosts(q: Queryable, surfaces: string[], limit:
      )
      UPDATE chat_outbox o SET attempts = o.attempts + 1, next_attempt_at = GREATEST($4::timestamptz, now()) + make_interval(secs => $3)
      FROM due WHERE o.id = due.id
-     RETURNING o.id, o.surface, o.kind, o.dedupe_key, o.batch_id, o.payload, o.attempts`,
+     RETURNING o.id, o.surface, o.kind, o.dedupe_key, o.batch_id, o.payload, o.attempts, o.created_at`,
     [surfaces, limit, leaseSeconds, now],
   );
   return rows.sort((a, b) => Number(a.id) - Number(b.id));
