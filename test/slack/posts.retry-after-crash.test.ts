@@ -170,4 +170,77 @@ describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
     expect(withText('thanks!')).toHaveLength(2);
     expect((await db.pool.query(`SELECT status FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0].status).toBe('done');
   });
+
+  /** A message posted by someone else: a person (an xoxp- token) or another app (its own xoxb- token). */
+  async function postAs(token: string, message: Record<string, unknown>) {
+    const res = await fetch(`${h.peer.apiUrl}/chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ channel: CHANNEL, ...message }),
+    });
+    expect(((await res.json()) as { ok: boolean }).ok).toBe(true);
+  }
+
+  // conversations.replies pages a thread oldest first: a post retried in a busy thread (a big
+  // batch's cards, replies, people talking) was posted last, and must still be reached.
+  it('a reply retried after a crash in a thread of 1200 messages is found, not posted again', async () => {
+    const { batchId } = await seedSlackBatch(db.pool, { campaign: 'busy thread', n: 1 });
+    await h.outbox.idle();
+    const parent = (await db.pool.query(`SELECT chat_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts as string;
+    for (let i = 0; i < 1200; i++) await postAs('xoxp-someone', { thread_ts: parent, text: `chatter ${i}` });
+
+    const key = `reply:${batchId}:late`;
+    await enqueueChatPosts(db.pool, [{ surface: 'slack', kind: 'thread', dedupeKey: key, batchId, payload: { batchId, message: { text: 'Customer 1: the late reply' } } }]);
+    await h.outbox.idle();
+    expect(h.peer.messages.filter((m) => m.text.includes('the late reply'))).toHaveLength(1);
+
+    await asIfCrashedAfterPosting(db.pool, key);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect((await db.pool.query(`SELECT status FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0].status).toBe('done');
+    expect(h.peer.messages.filter((m) => m.text.includes('the late reply'))).toHaveLength(1);
+  });
+
+  // A key is built from database ids: the channel may also hold another smsops install's posts
+  // with the same keys (a staging install sharing it; this one before a restore from backup).
+  it("a batch whose first post was refused (429s) gets its own parent on the retry, not the other install's batch of the same id", async () => {
+    const { rows } = await db.pool.query<{ id: number }>(`SELECT coalesce(max(id), 0) + 1 AS id FROM batches`);
+    await postAs('xoxb-staging', { text: 'Staging spring promo · batch', metadata: { event_type: 'smsops_post', event_payload: { key: `b${rows[0]!.id}` } } });
+    // Every try of the first attempt is refused for now: Slack took nothing.
+    h.peer.rateLimit('chat.postMessage', 3, 0);
+    const { batchId } = await seedSlackBatch(db.pool, { campaign: 'Production winback', n: 2 });
+    expect(batchId).toBe(rows[0]!.id);
+    await h.outbox.idle();
+    expect((await db.pool.query(`SELECT status, attempts FROM chat_outbox WHERE dedupe_key = $1`, [`batch:${batchId}`])).rows[0]).toEqual({ status: 'pending', attempts: 1 });
+
+    await db.pool.query(`UPDATE chat_outbox SET next_attempt_at = now() - interval '1 second' WHERE dedupe_key = $1`, [`batch:${batchId}`]);
+    h.outbox.wake();
+    await h.outbox.idle();
+    const parent = (await db.pool.query(`SELECT chat_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts as string;
+    const shown = h.peer.messages.find((m) => m.ts === parent);
+    expect(shown?.text).toContain('Production winback');
+    expect(h.peer.messages.filter((m) => m.text.includes('Production winback') && !m.thread_ts)).toHaveLength(1);
+  });
+
+  it('a post whose answer was lost and whose look-up is refused too is not posted again blind: the next delivery finds it', async () => {
+    const { batchId } = await seedSlackBatch(db.pool, { campaign: 'lookup refused', n: 1 });
+    await h.outbox.idle();
+    const key = `reply:${batchId}:refused`;
+    h.peer.loseAnswers(1);
+    // The harness client tries a call 3 times: every look of this delivery is refused.
+    h.peer.rateLimit('conversations.replies', 3, 0);
+    await enqueueChatPosts(db.pool, [{ surface: 'slack', kind: 'thread', dedupeKey: key, batchId, payload: { batchId, message: { text: 'Customer 1: refused lookup' } } }]);
+    await h.outbox.idle();
+    const posted = () => h.peer.messages.filter((m) => m.text.includes('refused lookup'));
+    expect(posted()).toHaveLength(1);
+    expect(h.peer.callsTo('conversations.replies#429')).toHaveLength(3);
+    expect((await db.pool.query(`SELECT status, attempts FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0]).toEqual({ status: 'pending', attempts: 1 });
+
+    await db.pool.query(`UPDATE chat_outbox SET next_attempt_at = now() - interval '1 second' WHERE dedupe_key = $1`, [key]);
+    h.outbox.wake();
+    await h.outbox.idle();
+    expect(posted()).toHaveLength(1);
+    const row = (await db.pool.query(`SELECT status, result FROM chat_outbox WHERE dedupe_key = $1`, [key])).rows[0];
+    expect(row).toMatchObject({ status: 'done', result: { posted: { id: posted()[0]!.ts } } });
+  });
 });
