@@ -73,6 +73,16 @@ async function fastForward(q: Queryable, batchId: number): Promise<void> {
   await q.query(`UPDATE chat_outbox SET next_attempt_at = now() WHERE batch_id = $1 AND status = 'pending'`, [batchId]);
 }
 
+/** Rounds of delivery, the backoff fast-forwarded, until the batch and its thread posts are all delivered. */
+async function deliverEverything(q: Queryable, outbox: { wake(): void }, batchId: number, surface: string, timeoutMs = 90_000): Promise<void> {
+  await waitUntil(async () => {
+    await fastForward(q, batchId);
+    outbox.wake();
+    const s = await outboxState(q, batchId);
+    return !s.pending && (s.done ?? 0) === THREAD_POSTS + 1;
+  }, timeoutMs, `every ${surface} post delivered`);
+}
+
 /** Counts of each marker among the texts a peer accepted. */
 function occurrences(texts: string[], marker: (i: number) => string, n: number): number[] {
   return Array.from({ length: n }, (_, i) => texts.filter((t) => t.includes(marker(i))).length);
@@ -102,12 +112,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       await h.peer.setDown(false);
       h.peer.rateLimit('chat.postMessage', 12, 1);
       h.peer.rateLimit('chat.update', 5, 1);
-      await waitUntil(async () => {
-        await fastForward(db.pool, batchId);
-        h.outbox.wake();
-        const s = await outboxState(db.pool, batchId);
-        return !s.pending && (s.done ?? 0) === THREAD_POSTS + 1;
-      }, 90_000, 'every Slack post delivered');
+      await deliverEverything(db.pool, h.outbox, batchId, 'Slack');
       expect(await outboxState(db.pool, batchId)).toEqual({ done: THREAD_POSTS + 1 });
 
       const texts = h.peer.callsTo('chat.postMessage').map((c) => JSON.stringify(c.body));
@@ -129,12 +134,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       const LOST = 20;
       h.peer.loseAnswers(LOST);
       const { campaignId, batchId } = await seedChatBatch(db.pool, 'slack', CHANNEL, 'slack-lost');
-      await waitUntil(async () => {
-        await fastForward(db.pool, batchId);
-        h.outbox.wake();
-        const s = await outboxState(db.pool, batchId);
-        return !s.pending && (s.done ?? 0) === THREAD_POSTS + 1;
-      }, 90_000, 'every Slack post delivered');
+      await deliverEverything(db.pool, h.outbox, batchId, 'Slack');
 
       const texts = h.peer.callsTo('chat.postMessage').map((c) => JSON.stringify(c.body));
       expect(occurrences(texts, (i) => `fault-thread-slack-lost-${i} replied`, THREAD_POSTS)).toEqual(Array(THREAD_POSTS).fill(1));
@@ -193,12 +193,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       expect((await outboxState(db.pool, batchId)).done ?? 0).toBe(0);
       down = false;
       peer.rateLimit({ method: 'POST', path: /\/channels\/\d+\/messages$/, times: 10, retryAfterSeconds: 0.2 });
-      await waitUntil(async () => {
-        await fastForward(db.pool, batchId);
-        outbox.wake();
-        const s = await outboxState(db.pool, batchId);
-        return !s.pending && (s.done ?? 0) === THREAD_POSTS + 1;
-      }, 60_000, 'every Discord post delivered').catch(async (e) => {
+      await deliverEverything(db.pool, outbox, batchId, 'Discord', 60_000).catch(async (e) => {
         const { rows } = await db.pool.query(`SELECT kind, status, attempts, last_error FROM chat_outbox WHERE batch_id = $1 AND status <> 'done' ORDER BY kind LIMIT 3`, [batchId]);
         throw new Error(`${e}: ${JSON.stringify(rows)}; calls ${JSON.stringify(peer.calls.slice(-3).map((c) => [c.method, c.path, c.status]))}`);
       });
