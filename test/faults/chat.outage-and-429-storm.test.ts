@@ -103,6 +103,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       let rounds = 0;
       for (; rounds < 12; rounds++) {
         if (rounds === 6) await h.peer.setDown('refused');
+        await h.outbox.idle(); // nothing in flight: a round's failure would otherwise undo the fast-forward below
         const tried = await attemptsOf(db.pool, batchId);
         await fastForward(db.pool, batchId);
         await h.outbox.idle(); // a round that tried the due posts, then one that found nothing due
@@ -185,6 +186,7 @@ describe(`chat outages and 429 storms on ${engine}`, () => {
       const { campaignId, batchId } = await seedChatBatch(db.pool, 'discord', CHANNEL_ID, 'discord-out');
       let rounds = 0;
       for (; rounds < 8; rounds++) {
+        await outbox.idle(); // as above
         const tried = await attemptsOf(db.pool, batchId);
         await fastForward(db.pool, batchId);
         await outbox.idle();
