@@ -51,6 +51,14 @@ export interface CardModel {
   actions: CardAction[];
 }
 
+/**
+ * What Approve on a message back in review asks first, on every surface that asks: why it
+ * came back (its SMS may already have gone), then what the click does.
+ */
+export function approveAgainQuestion(card: Pick<CardModel, 'statusLine'>): { reason: string; consequence: string } {
+  return { reason: card.statusLine ?? 'This message needs review.', consequence: 'Approving schedules it to be sent.' };
+}
+
 /** What a batch's parent message shows and offers. */
 export interface BatchHeaderModel {
   batchId: number;
@@ -104,6 +112,18 @@ export interface PostKey {
   /** When the post was asked for: where to start looking (nothing an attempt posted is older). */
   since?: Date;
 }
+
+/** The keys of posts every surface and the outbox name alike (see PostKey). */
+export const postKeys = {
+  /** A batch's parent message. */
+  batch: (batchId: number) => `b${batchId}`,
+  /** The chat message of a batch that holds `messageId`'s card first (or alone). */
+  cards: (batchId: number, messageId: number) => `b${batchId}m${messageId}`,
+  /** A batch's one progress message. */
+  progress: (batchId: number) => `p${batchId}`,
+  /** A thread or channel post of the chat outbox, by its row. */
+  row: (kind: 'thread' | 'channel', rowId: number) => `${kind === 'thread' ? 't' : 'c'}${rowId}`,
+};
 
 /** Lets the outbox resume a batch post that was interrupted (chat down, restart). */
 export interface PostBatchProgress {

@@ -30,7 +30,7 @@ import {
 } from '../db/queries/outboxDelivery.ts';
 import { coerceError } from '../errors.ts';
 import { cardFromRow, loadBatchCards, loadBatchHeader } from './cards.ts';
-import type { ChatRef, ChatSurface, PostKey } from './chatSurface.ts';
+import { postKeys, type ChatRef, type ChatSurface, type PostKey } from './chatSurface.ts';
 import { renderProgress } from '../scheduler/progress.ts';
 import { onOutboxRing } from './notify.ts';
 
@@ -69,8 +69,8 @@ function refOn(refs: Record<string, unknown> | null | undefined, surface: string
 }
 
 /** A row's post, named by the row: its first attempt has nothing to look for. */
-function postKey(row: OutboxRow, kind: 't' | 'c'): PostKey {
-  return { key: `${kind}${row.id}`, retry: row.attempts > 1, since: row.created_at };
+function postKey(row: OutboxRow, kind: 'thread' | 'channel'): PostKey {
+  return { key: postKeys.row(kind, row.id), retry: row.attempts > 1, since: row.created_at };
 }
 
 /** A delivery that cannot happen yet because another row must land first (not a failure). */
@@ -234,7 +234,7 @@ export function startChatOutbox(
     }
     // A batch has one progress message, posted by whichever of its rows comes first: any of
     // them may follow one that posted it and died before storing the ref, so each looks first.
-    const ref = await surfaceOf(row).postInThread(parent, message, { key: `p${batchId}`, retry: true });
+    const ref = await surfaceOf(row).postInThread(parent, message, { key: postKeys.progress(batchId), retry: true });
     await storeBatchProgressRef(db, batchId, row.surface, ref);
     return { posted: ref };
   }
@@ -245,11 +245,11 @@ export function startChatOutbox(
         return deliverBatch(row);
       case 'thread': {
         const p = payloads.thread.parse(row.payload);
-        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message, postKey(row, 't')) };
+        return { posted: await surfaceOf(row).postInThread(await parentOf(row, p.batchId), p.message, postKey(row, 'thread')) };
       }
       case 'channel': {
         const p = payloads.channel.parse(row.payload);
-        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message, postKey(row, 'c')) };
+        return { posted: await surfaceOf(row).postInChannel(p.channel, p.message, postKey(row, 'channel')) };
       }
       default:
         throw new Error(`unknown chat outbox kind ${String(row.kind)}`);

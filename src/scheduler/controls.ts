@@ -21,7 +21,8 @@ import { TEST_SEND_PREFIX } from '../sms/providerText.ts';
 import { replanCampaign } from './planner.ts';
 import { enqueueCards, enqueueProgress, postToThread } from './posts.ts';
 import { formatWhen } from './progress.ts';
-import { latestBatchOf, lockCampaign, messageToTest, nextSendOfCampaign, pendingIdsOfCampaign } from './queries.ts';
+import { latestBatchOf, lockCampaign, messageToTest, pendingIdsOfCampaign } from './queries.ts';
+import { sendCounts } from './stats.ts';
 import { bubbleSpanMs, recipientOpensAt, windowsFor } from './recipients.ts';
 import { defaultSettings, effectiveSettings } from '../campaigns/settings.ts';
 
@@ -55,7 +56,7 @@ export async function resumeCampaign(ctx: AppContext, a: { campaignId: number; a
     if (!ok) return { ok: false, message: `Campaign "${campaign.name}" is ${campaign.status}; only a paused campaign can be resumed.` };
     await restartErrorBudget(c, a.campaignId, ctx.clock.now());
     const planned = await replanCampaign(c, ctx, a.campaignId);
-    const nextAt = await nextSendOfCampaign(c, a.campaignId);
+    const { nextSendAt: nextAt } = await sendCounts(c, { campaignId: a.campaignId });
     const zone = effectiveSettings(ctx.config, campaign.settings).timezone;
     const next = nextAt ? ` Next send ${formatWhen(nextAt, zone)}.` : '';
     const batchId = await latestBatchOf(c, a.campaignId);

@@ -11,7 +11,8 @@ import { cardRenderItems, cardSurfaces, enqueueCardChanges } from '../bot/notify
 import { defaultSurface, type Config } from '../config.ts';
 import type { Queryable } from '../db/database.ts';
 import { enqueueChatPosts, enqueueCoalescedPosts, type OutboxItem } from '../db/queries/outbox.ts';
-import { batchSurfaces, campaignChatPlace, cardRefsOf } from './queries.ts';
+import { getCampaign } from '../db/queries/campaigns.ts';
+import { batchSurfaces, cardRefsOf } from './queries.ts';
 
 /** Scheduler-originated edits (progress, card re-renders) are coalesced into one per this many ms. */
 export const COALESCE_MS = 30_000;
@@ -101,9 +102,9 @@ export async function postToThread(
   let surface: string | null = null;
   let channel: string | null = null;
   if (p.campaignId !== null) {
-    const place = await campaignChatPlace(q, p.campaignId);
-    surface = place?.chat_surface ?? null;
-    channel = place?.chat_channel ?? null;
+    const campaign = await getCampaign(q, p.campaignId);
+    surface = campaign?.chat_surface ?? null;
+    channel = campaign?.chat_channel ?? null;
   }
   const fallback = defaultSurface(config);
   surface ??= fallback.surface;

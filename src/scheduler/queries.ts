@@ -363,15 +363,6 @@ export async function sendConditions(q: Queryable, phones: string[], campaignIds
   };
 }
 
-/** The earliest slot among the campaign's approved messages, or null when none has one. */
-export async function nextSendOfCampaign(q: Queryable, campaignId: number): Promise<Date | null> {
-  const { rows } = await q.query<{ at: Date | null }>(
-    `SELECT min(scheduled_send_time) AS at FROM campaign_messages WHERE campaign_id = $1 AND status = 'approved'`,
-    [campaignId],
-  );
-  return rows[0]?.at ?? null;
-}
-
 /** The message a test send of the campaign texts (an approved one first, else any not rejected; lowest id), if any. */
 export async function messageToTest(q: Queryable, campaignId: number): Promise<{ body: string; batch_id: number | null } | undefined> {
   const { rows } = await q.query<{ body: string; batch_id: number | null }>(
@@ -439,16 +430,4 @@ export async function batchSurfaces(q: Queryable, batchIds: number[]): Promise<{
     [batchIds],
   );
   return rows;
-}
-
-/** Where a campaign talks in chat (surface and channel, null when unset), or undefined when there is no campaign `campaignId`. */
-export async function campaignChatPlace(
-  q: Queryable,
-  campaignId: number,
-): Promise<{ chat_surface: string | null; chat_channel: string | null } | undefined> {
-  const { rows } = await q.query<{ chat_surface: string | null; chat_channel: string | null }>(
-    'SELECT chat_surface, chat_channel FROM campaigns WHERE id = $1',
-    [campaignId],
-  );
-  return rows[0];
 }

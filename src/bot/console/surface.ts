@@ -6,15 +6,16 @@
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { SENT_STATUSES } from '../../domain/messageStatus.ts';
-import type {
-  BatchHeaderModel,
-  CardModel,
-  ChatMessage,
-  ChatRef,
-  ChatSurface,
-  PostBatchProgress,
-  PostedBatch,
-  PostKey,
+import {
+  postKeys,
+  type BatchHeaderModel,
+  type CardModel,
+  type ChatMessage,
+  type ChatRef,
+  type ChatSurface,
+  type PostBatchProgress,
+  type PostedBatch,
+  type PostKey,
 } from '../chatSurface.ts';
 import type { ConsoleEvents } from './events.ts';
 import { insertPosts, updatePostModel, type ConsolePost, type ConsolePostKind, type NewPost } from './queries.ts';
@@ -38,11 +39,11 @@ export class ConsoleSurface implements ChatSurface {
     const { parent, cardPosts } = await this.ctx.db.tx(async (c) => {
       const parent = progress?.parent
         ? undefined
-        : (await insertPosts(c, [{ channel, threadId: null, kind: 'batch', model: header, key: `b${header.batchId}` }], now))[0]!;
+        : (await insertPosts(c, [{ channel, threadId: null, kind: 'batch', model: header, key: postKeys.batch(header.batchId) }], now))[0]!;
       const threadId = parent ? parent.post.id : postId(progress!.parent!);
       const cardPosts = await insertPosts(
         c,
-        cards.map((card) => ({ channel, threadId, kind: 'card' as const, model: card, key: `b${header.batchId}m${card.messageId}` })),
+        cards.map((card) => ({ channel, threadId, kind: 'card' as const, model: card, key: postKeys.cards(header.batchId, card.messageId) })),
         now,
       );
       return { parent, cardPosts };
@@ -67,14 +68,14 @@ export class ConsoleSurface implements ChatSurface {
     await this.update(ref, 'batch', header);
   }
 
-  async postInThread(parent: ChatRef, message: ChatMessage, key?: PostKey): Promise<ChatRef> {
-    const { post, created } = await this.store({ channel: parent.channel, threadId: postId(parent), kind: 'message', model: message, key: key?.key ?? null });
+  async postInThread(parent: ChatRef, message: ChatMessage, named?: PostKey): Promise<ChatRef> {
+    const { post, created } = await this.store({ channel: parent.channel, threadId: postId(parent), kind: 'message', model: message, key: named?.key ?? null });
     if (created) this.events.publish({ type: 'post', post });
     return refOf(post);
   }
 
-  async postInChannel(channel: string, message: ChatMessage, key?: PostKey): Promise<ChatRef> {
-    const { post, created } = await this.store({ channel, threadId: null, kind: 'message', model: message, key: key?.key ?? null });
+  async postInChannel(channel: string, message: ChatMessage, named?: PostKey): Promise<ChatRef> {
+    const { post, created } = await this.store({ channel, threadId: null, kind: 'message', model: message, key: named?.key ?? null });
     if (created) this.events.publish({ type: 'post', post: { ...post, replyCount: 0 } });
     return refOf(post);
   }

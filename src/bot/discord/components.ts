@@ -12,7 +12,7 @@ import { ButtonStyle, ComponentType } from 'discord.js';
 import { approveAll, approveMessage, rejectAll, rejectMessage, type ActionOutcome } from '../approvals.ts';
 import type { Actor } from '../actor.ts';
 import { cardFromRow } from '../cards.ts';
-import type { BatchAction, CardModel } from '../chatSurface.ts';
+import { approveAgainQuestion, type BatchAction, type CardModel } from '../chatSurface.ts';
 import { runCampaignCommand } from '../commands.ts';
 import { getCardRow } from '../../db/queries/cardRows.ts';
 import { actorOf, discordMarkdown, type DiscordDeps } from './context.ts';
@@ -94,11 +94,11 @@ async function askBeforeReviewApproval(deps: DiscordDeps, actor: Actor, messageI
   if (!actor.isApprover || version === null) return undefined;
   const row = await getCardRow(deps.ctx.db.pool, messageId);
   if (row?.status !== 'needs_review' || row.version !== version) return undefined;
-  const reason = cardFromRow(deps.ctx, row).statusLine ?? 'This message needs review.';
+  const { reason, consequence } = approveAgainQuestion(cardFromRow(deps.ctx, row));
   return {
     message: {
       // Escaped: the reason quotes stored text (the provider's error, say).
-      content: `Approve again? ${plain(reason)} Approving schedules it to be sent.`,
+      content: `Approve again? ${plain(reason)} ${consequence}`,
       ephemeral: true,
       components: [
         {

@@ -14,15 +14,16 @@ import { DiscordAPIError, REST, Routes, type RESTPostAPIChannelMessageResult } f
 import type { AppContext } from '../../context.ts';
 import { getCardRowsAtRef } from '../../db/queries/cardRows.ts';
 import { cardFromRow } from '../cards.ts';
-import type {
-  BatchHeaderModel,
-  CardModel,
-  ChatMessage,
-  ChatRef,
-  ChatSurface,
-  PostBatchProgress,
-  PostedBatch,
-  PostKey,
+import {
+  postKeys,
+  type BatchHeaderModel,
+  type CardModel,
+  type ChatMessage,
+  type ChatRef,
+  type ChatSurface,
+  type PostBatchProgress,
+  type PostedBatch,
+  type PostKey,
 } from '../chatSurface.ts';
 import { batchHeaderMessage, cardsMessage, chatMessage, packCards, threadName, type DiscordMessage } from './render.ts';
 
@@ -50,9 +51,10 @@ export class DiscordSurface implements ChatSurface {
 
   constructor(readonly rest: REST) {}
 
-  private async create(channel: string, m: DiscordMessage, nonce?: string): Promise<RESTPostAPIChannelMessageResult> {
+  /** Creates a message; with a key (see PostKey), as its nonce, so Discord answers a repeat with the first message. */
+  private async create(channel: string, m: DiscordMessage, key?: string): Promise<RESTPostAPIChannelMessageResult> {
     const req = requestOf(m);
-    if (nonce) req.body = { ...(req.body as object), nonce, enforce_nonce: true };
+    if (key) req.body = { ...(req.body as object), nonce: `smsops-${key}`, enforce_nonce: true };
     return (await this.rest.post(Routes.channelMessages(channel), req)) as RESTPostAPIChannelMessageResult;
   }
 
@@ -77,14 +79,14 @@ export class DiscordSurface implements ChatSurface {
   async postBatch(header: BatchHeaderModel, cards: CardModel[], progress?: PostBatchProgress): Promise<PostedBatch> {
     let parent = progress?.parent;
     if (!parent) {
-      const posted = await this.create(header.channel, batchHeaderMessage(header), `smsops-b${header.batchId}`);
+      const posted = await this.create(header.channel, batchHeaderMessage(header), postKeys.batch(header.batchId));
       parent = { channel: posted.channel_id, id: posted.id };
       await progress?.onPosted?.({ parent });
     }
     const thread = await this.ensureThread(parent, header);
     const refs: Record<number, ChatRef> = {};
     for (const chunk of packCards([...cards].sort((a, b) => a.messageId - b.messageId))) {
-      const posted = await this.create(thread, cardsMessage(chunk), `smsops-b${header.batchId}m${chunk[0]!.messageId}`);
+      const posted = await this.create(thread, cardsMessage(chunk), postKeys.cards(header.batchId, chunk[0]!.messageId));
       const part: Record<number, ChatRef> = {};
       chunk.forEach((c, i) => {
         part[c.messageId] = { channel: thread, id: posted.id, thread, position: i + 1 };
@@ -107,12 +109,12 @@ export class DiscordSurface implements ChatSurface {
   async postInThread(parent: ChatRef, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
     // A batch parent's thread has the parent's id; a ref posted inside a thread names it.
     const thread = parent.thread ?? parent.id;
-    const posted = await this.create(thread, chatMessage(message), post && `smsops-${post.key}`);
+    const posted = await this.create(thread, chatMessage(message), post?.key);
     return { channel: posted.channel_id, id: posted.id, thread };
   }
 
   async postInChannel(channel: string, message: ChatMessage, post?: PostKey): Promise<ChatRef> {
-    const posted = await this.create(channel, chatMessage(message), post && `smsops-${post.key}`);
+    const posted = await this.create(channel, chatMessage(message), post?.key);
     return { channel: posted.channel_id, id: posted.id };
   }
 

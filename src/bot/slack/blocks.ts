@@ -6,7 +6,7 @@
  */
 import type { types } from '@slack/bolt';
 import type { LintFinding } from '../../domain/lintFinding.ts';
-import type { BatchHeaderModel, CardModel, ChatMessage } from '../chatSurface.ts';
+import { approveAgainQuestion, type BatchHeaderModel, type CardModel, type ChatMessage } from '../chatSurface.ts';
 import type { CommandReply } from '../commands.ts';
 
 type KnownBlock = types.KnownBlock;
@@ -79,18 +79,13 @@ function lintLine(lint: LintFinding[]): string {
 
 /** Slack's ceiling for a confirm dialog's text. */
 const CONFIRM_TEXT_CHARS = 300;
-const APPROVE_AGAIN_SUFFIX = ' Approving schedules it to be sent.';
 
-/**
- * Approving a message back in review asks first, repeating why it came back (its SMS may
- * already have gone). A long reason is shortened, never the closing sentence that says what
- * the click does.
- */
+/** Approving a message back in review asks first (approveAgainQuestion); a long reason is shortened, never what the click does. */
 function reviewConfirm(card: Pick<CardModel, 'statusLine'>) {
-  const reason = clip(card.statusLine ?? 'This message needs review.', CONFIRM_TEXT_CHARS - APPROVE_AGAIN_SUFFIX.length);
+  const { reason, consequence } = approveAgainQuestion(card);
   return {
     title: plain('Approve again?', 100),
-    text: plain(reason + APPROVE_AGAIN_SUFFIX, CONFIRM_TEXT_CHARS),
+    text: plain(`${clip(reason, CONFIRM_TEXT_CHARS - consequence.length - 1)} ${consequence}`, CONFIRM_TEXT_CHARS),
     confirm: plain('Approve', 30),
     deny: plain('Back', 30),
   };

@@ -49,10 +49,11 @@ export async function createSlackSurface(
   if (!cfg) throw new Error('Slack is not configured: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_CHANNEL_ID.');
   const log = ctx.log.child({ component: 'slack' });
   const logger = boltLogger(log);
+  const retryConfig: RetryPolicy = opts.retryConfig ?? { retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 10_000 };
   const clientOptions: webApi.WebClientOptions = {
     ...(cfg.apiUrl ? { slackApiUrl: cfg.apiUrl + '/' } : {}),
     rejectRateLimitedCalls: false,
-    retryConfig: opts.retryConfig ?? { retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 10_000 },
+    retryConfig,
     logger,
   };
   const client = new webApi.WebClient(cfg.botToken, clientOptions);
@@ -94,7 +95,7 @@ export async function createSlackSurface(
   log.info(socketMode ? 'Slack connected in Socket Mode' : 'Slack listening at POST /slack/events');
 
   return {
-    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log, postClient, postRetry: clientOptions.retryConfig as RetryPolicy, botId: () => identity.botId }),
+    surface: new SlackSurface(client, { defaultChannel: cfg.channelId, postIntervalMs: opts.postIntervalMs ?? 1000, log, postClient, postRetry: retryConfig, botId: () => identity.botId }),
     client,
     async stop() {
       if (socketMode) await boltApp.stop();

@@ -13,7 +13,7 @@
 import type { webApi } from '@slack/bolt';
 import { coerceError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { BatchHeaderModel, CardModel, ChatMessage, ChatRef, ChatSurface, PostBatchProgress, PostedBatch, PostKey } from '../chatSurface.ts';
+import { postKeys, type BatchHeaderModel, type CardModel, type ChatMessage, type ChatRef, type ChatSurface, type PostBatchProgress, type PostedBatch, type PostKey } from '../chatSurface.ts';
 import { batchHeaderMessage, cardsMessage, chatMessageBlocks, packCards } from './blocks.ts';
 
 type WebClient = webApi.WebClient;
@@ -173,14 +173,14 @@ export class SlackSurface implements ChatSurface {
     let retry = progress.retry ?? false;
     let parent = progress.parent;
     if (!parent) {
-      const posted = await this.post(channel, batchHeaderMessage(header), { key: `b${header.batchId}`, retry, since });
+      const posted = await this.post(channel, batchHeaderMessage(header), { key: postKeys.batch(header.batchId), retry, since });
       retry &&= posted.found;
       parent = { channel, id: posted.ts };
       await progress.onPosted?.({ parent });
     }
     const refs: Record<number, ChatRef> = {};
     for (const pack of packCards(cards)) {
-      const key = `b${header.batchId}m${pack[0]!.messageId}`;
+      const key = postKeys.cards(header.batchId, pack[0]!.messageId);
       const { ts, found } = await this.post(parent.channel, { ...cardsMessage(pack), thread_ts: parent.id }, { key, retry, since });
       retry &&= found;
       const posted: Record<number, ChatRef> = {};
