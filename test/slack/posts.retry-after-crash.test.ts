@@ -101,6 +101,8 @@ describe.each(engines)('Slack posts retried after a crash on %s', (engine) => {
       await h.outbox.idle();
     };
     await progress(1);
+    // What looking first costs: one read of the thread when a batch's progress message is first posted.
+    expect(h.peer.callsTo('conversations.replies')).toHaveLength(1);
     const first = (await db.pool.query(`SELECT progress_refs->'slack'->>'id' AS ts FROM batches WHERE id = $1`, [batchId])).rows[0].ts as string;
     const posted = h.peer.messages.length;
     // The next bucket's row runs after a crash that lost the ref (a different row, on its first attempt).
